@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Builds the sandbox's Go tools (the Pulumi CLI, FerretDB, MinIO) from the Go module
+# proxy into a cache outside the repo, keyed by tool version and Go version. Prints the bin directory of
+# each tool. Re-running with a warm cache does nothing.
+#
+#   sandbox/scripts/build-go-tools.sh [pulumi] [ferretdb] [minio]    (default: all three)
+set -euo pipefail
+
+PULUMI_VERSION=3.248.0
+FERRETDB_VERSION=v1.24.0
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cache_root="${PULUMI_PBM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-pbm}"
+go_version="$(go env GOVERSION)"
+
+# The proxy here serves module zips but its checksum database lacks recent versions, so go.sum is not
+# checked against sum.golang.org; the wrapper pins exact versions instead.
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false" GOSUMDB=off
+
+log() { printf '[build-go-tools] %s\n' "$*" >&2; }
+
+# Builds Go main packages inside a throwaway wrapper module whose go.mod names exact versions. This
+# avoids `go install pkg@version`, which asks the proxy for the module's version list (to look for
+# deprecations) and fails where the proxy serves versions but not lists.
+#   wrapper_build DIR GO_MOD_BODY LDFLAGS TAGS PKG:OUT [PKG:OUT...]
+wrapper_build() {
+  local dir=$1 body=$2 ldflags=$3 tags=$4; shift 4
+  local work="$dir/module"
+  rm -rf "$work"; mkdir -p "$work" "$dir/bin"
+  printf 'module example.invalid/build\n\ngo 1.25.0\n\n%s\n' "$body" > "$work/go.mod"
+  (
+    cd "$work"
+    for spec in "$@"; do
+      local pkg=${spec%%:*} out=${spec##*:}
+      log "go build $pkg"
+      go build -mod=mod -tags "$tags" -ldflags "$ldflags" -o "$dir/bin/$out" "$pkg" >&2
+    done
+  )
+  rm -rf "$work"
+}
+
+build_pulumi() {
+  local dir="$cache_root/pulumi-$PULUMI_VERSION-$go_version"
+  if [[ -x "$dir/bin/pulumi" && -x "$dir/bin/pulumi-resource-pulumi-nodejs" ]]; then
+    echo "$dir/bin"; return
+  fi
+  log "building Pulumi CLI v$PULUMI_VERSION (cold build: 10-20 min)"
+  wrapper_build "$dir" "require (
+	github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION
+	github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION
+)
+
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e" \
+    "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+    osusergo,grpcnotrace \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi:pulumi
+  local shim="$repo_root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+  if [[ ! -f "$shim" ]]; then
+    log "missing $shim: run npm ci first"; exit 1
+  fi
+  install -m 0755 "$shim" "$dir/bin/pulumi-resource-pulumi-nodejs"
+  log "pulumi: $("$dir/bin/pulumi" version)"
+  echo "$dir/bin"
+}
+
+simple_build() { # name module version package
+  local name=$1 module=$2 version=$3 pkg=$4
+  local dir="$cache_root/$name-$version-$go_version"
+  if [[ -x "$dir/bin/$name" ]]; then echo "$dir/bin"; return; fi
+  log "building $name $version"
+  wrapper_build "$dir" "require $module $version" "-s -w" "" "$pkg:$name"
+  echo "$dir/bin"
+}
+
+# FerretDB embeds build/version/version.txt, which its release process generates and the module zip
+# lacks; build from a writable copy of the module (from the module cache) with that file added.
+build_ferretdb() {
+  local dir="$cache_root/ferretdb-$FERRETDB_VERSION-$go_version"
+  if [[ -x "$dir/bin/ferretdb" ]]; then echo "$dir/bin"; return; fi
+  log "building ferretdb $FERRETDB_VERSION"
+  local src="$dir/src" mod=github.com/FerretDB/FerretDB
+  rm -rf "$src"; mkdir -p "$dir"
+  (cd "$(mktemp -d)" && go mod download -json "$mod@$FERRETDB_VERSION" >/dev/null)
+  cp -r "$(go env GOMODCACHE)/github.com/!ferret!d!b/!ferret!d!b@$FERRETDB_VERSION" "$src"
+  chmod -R u+w "$src"
+  echo "$FERRETDB_VERSION" > "$src/build/version/version.txt"
+  wrapper_build "$dir" "require $mod $FERRETDB_VERSION
+
+replace $mod => $src" "-s -w" "" "$mod/cmd/ferretdb:ferretdb"
+  rm -rf "$src"
+  echo "$dir/bin"
+}
+
+tools=("$@"); [[ ${#tools[@]} -gt 0 ]] || tools=(pulumi ferretdb minio)
+mkdir -p "$cache_root"
+for t in "${tools[@]}"; do
+  # One build per tool at a time, even when several test workers ask for it at once.
+  exec {lock}>"$cache_root/.lock-$t"
+  flock "$lock"
+  case "$t" in
+    pulumi) build_pulumi ;;
+    ferretdb) build_ferretdb ;;
+    minio) simple_build minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio ;;
+    *) log "unknown tool $t"; exit 2 ;;
+  esac
+  flock -u "$lock"
+done

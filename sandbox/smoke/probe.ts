@@ -1,0 +1,42 @@
+// The smoke resource's class. Its provider is a thin shim: each method requires the installed handlers
+// (`pulumi-pbm/sandbox/smoke`) when called, which is the pattern every pulumi-pbm resource uses.
+import * as pulumi from "@pulumi/pulumi";
+
+const shim: pulumi.dynamic.ResourceProvider = {
+  diff: (id, olds, news) => require("pulumi-pbm/sandbox/smoke").sandboxProbe.diff(id, olds, news),
+  create: (inputs) => require("pulumi-pbm/sandbox/smoke").sandboxProbe.create(inputs),
+  read: (id, props) => require("pulumi-pbm/sandbox/smoke").sandboxProbe.read(id, props),
+  update: (id, olds, news) => require("pulumi-pbm/sandbox/smoke").sandboxProbe.update(id, olds, news),
+  delete: (id, props) => require("pulumi-pbm/sandbox/smoke").sandboxProbe.delete(id, props),
+};
+
+export interface SandboxProbeArgs {
+  mongodbUri: pulumi.Input<string>;
+  s3Endpoint: pulumi.Input<string>;
+  s3AccessKeyId: pulumi.Input<string>;
+  s3SecretAccessKey: pulumi.Input<string>;
+  bucket: pulumi.Input<string>;
+  key: pulumi.Input<string>;
+  value: pulumi.Input<string>;
+}
+
+export class SandboxProbe extends pulumi.dynamic.Resource {
+  declare public readonly value: pulumi.Output<string>;
+  declare public readonly key: pulumi.Output<string>;
+
+  constructor(name: string, args: SandboxProbeArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      shim,
+      name,
+      {
+        ...args,
+        mongodbUri: pulumi.secret(args.mongodbUri),
+        s3AccessKeyId: pulumi.secret(args.s3AccessKeyId),
+        s3SecretAccessKey: pulumi.secret(args.s3SecretAccessKey),
+      },
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["mongodbUri", "s3AccessKeyId", "s3SecretAccessKey"] }),
+      "sandbox",
+      "SandboxProbe",
+    );
+  }
+}
