@@ -1,0 +1,117 @@
+// Control API of the pbm simulator, for tests and the demo: the simulated clock, topology, agents and
+// faults. Everything lives in the target MongoDB (admin.simulator_settings), so every process agrees.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { MongoClient } from "mongodb";
+import { features, parseVersion, DEFAULT_VERSION } from "./version";
+import { DEFAULT_TIMINGS, SETTINGS, World, type Faults, type ReplSet, type Settings } from "./world";
+
+/** Directory holding the simulator's `pbm`: put it first on PATH. */
+export const SIMULATOR_BIN_DIR = path.resolve(__dirname, "..", "..", "..", "sandbox", "pbm-sim", "bin");
+
+async function withClient<T>(uri: string, fn: (c: MongoClient) => Promise<T>): Promise<T> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export interface SimulatorOptions {
+  /** pbm release to imitate, e.g. "2.15.0", "2.8.0", "1.8.1". PBM_SIM_VERSION overrides it per process. */
+  version?: string;
+  topology?: { sharded: boolean; replsets: ReplSet[] };
+  /** Hosts whose agent is down; ["*"] for all. */
+  agentsDown?: string[];
+  faults?: Faults;
+  timings?: Partial<Settings["timings"]>;
+  oplogWindowMin?: number;
+  mongodbVersion?: string;
+}
+
+/** Merges settings into the simulated world (creating it with defaults first). */
+export async function configureSimulator(uri: string, o: SimulatorOptions): Promise<void> {
+  await withClient(uri, async (c) => {
+    const world = new World(c, parseVersion(o.version ?? DEFAULT_VERSION), features(parseVersion(o.version ?? DEFAULT_VERSION)));
+    await world.load();
+    const next: Settings = {
+      ...world.settings,
+      ...(o.version ? { version: o.version } : {}),
+      ...(o.topology ? { topology: o.topology } : {}),
+      ...(o.agentsDown ? { agentsDown: o.agentsDown } : {}),
+      ...(o.faults ? { faults: o.faults } : {}),
+      ...(o.oplogWindowMin !== undefined ? { oplogWindowMin: o.oplogWindowMin } : {}),
+      ...(o.mongodbVersion ? { mongodbVersion: o.mongodbVersion } : {}),
+      timings: { ...DEFAULT_TIMINGS, ...world.settings.timings, ...(o.timings ?? {}) },
+    };
+    await c.db("admin").collection<Settings>(SETTINGS).replaceOne({ _id: "world" }, next, { upsert: true });
+  });
+}
+
+async function setClock(uri: string, clockDoc: Settings["clock"]): Promise<void> {
+  await withClient(uri, async (c) => {
+    const world = new World(c, parseVersion(DEFAULT_VERSION), features(parseVersion(DEFAULT_VERSION)));
+    await world.load();
+    await c.db("admin").collection<Settings>(SETTINGS).replaceOne({ _id: "world" }, { ...world.settings, clock: clockDoc }, { upsert: true });
+  });
+}
+
+export const clock = {
+  /** Freezes simulated time at `at`. */
+  set: (uri: string, at: Date) => setClock(uri, { mode: "fixed", fixedAt: at }),
+  /** Moves a frozen clock forward (or a running one: it re-anchors). */
+  async advance(uri: string, seconds: number): Promise<Date> {
+    const now = await clock.now(uri);
+    const next = new Date(now.getTime() + seconds * 1000);
+    const mode = await withClient(uri, async (c) => (await c.db("admin").collection<Settings>(SETTINGS).findOne({ _id: "world" }))?.clock);
+    if (mode?.mode === "scaled") await setClock(uri, { mode: "scaled", anchorReal: new Date(), anchorSim: next, factor: mode.factor ?? 1 });
+    else await setClock(uri, { mode: "fixed", fixedAt: next });
+    return next;
+  },
+  /** Lets simulated time run `factor` times faster than real time, from `from` (default: now). */
+  run: (uri: string, factor: number, from?: Date) => setClock(uri, { mode: "scaled", anchorReal: new Date(), anchorSim: from ?? new Date(), factor }),
+  async now(uri: string): Promise<Date> {
+    return withClient(uri, async (c) => {
+      const world = new World(c, parseVersion(DEFAULT_VERSION), features(parseVersion(DEFAULT_VERSION)));
+      await world.load();
+      return new Date(world.now() * 1000);
+    });
+  },
+};
+
+/** Brings the simulated world up to now (what every simulator invocation does first). */
+export async function tick(uri: string, version = DEFAULT_VERSION): Promise<void> {
+  await withClient(uri, async (c) => {
+    const v = parseVersion(version);
+    const world = new World(c, v, features(v));
+    try {
+      await world.tick();
+    } finally {
+      world.close();
+    }
+  });
+}
+
+export interface Invocation {
+  argv: string[];
+  env: string[];
+  stdin: boolean;
+  exitCode: number | null;
+  startedAt: string;
+  pid: number;
+}
+
+/** Reads the invocation record written when PBM_SIM_RECORD is set. */
+export function readRecord(file: string): Invocation[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Invocation);
+}
+
+/** PATH with the simulator's `pbm` first. */
+export function pathWithSimulator(base = process.env.PATH ?? ""): string {
+  return `${SIMULATOR_BIN_DIR}${path.delimiter}${base}`;
+}
