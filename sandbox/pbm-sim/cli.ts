@@ -17,7 +17,9 @@ function record(argv: string[], stdinUsed: boolean, exitCode: number | null, sta
 
 async function connect(uri: string) {
   const { MongoClient } = await import("mongodb");
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 30_000, appName: "pbm-ctl" });
+  // The Go driver's 30 s default, unless the URI says otherwise.
+  const options = /[?&]serverSelectionTimeoutMS=/i.test(uri) ? { appName: "pbm-ctl" } : { serverSelectionTimeoutMS: 30_000, appName: "pbm-ctl" };
+  const client = new MongoClient(uri, options);
   await client.connect();
   await client.db("admin").command({ ping: 1 });
   return client;

@@ -3,11 +3,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { MongoClient } from "mongodb";
+import { REPO_ROOT } from "../testbed";
 import { features, parseVersion, DEFAULT_VERSION } from "./version";
 import { DEFAULT_TIMINGS, SETTINGS, World, type Faults, type ReplSet, type Settings } from "./world";
 
 /** Directory holding the simulator's `pbm`: put it first on PATH. */
-export const SIMULATOR_BIN_DIR = path.resolve(__dirname, "..", "..", "..", "sandbox", "pbm-sim", "bin");
+export const SIMULATOR_BIN_DIR = path.join(REPO_ROOT, "sandbox", "pbm-sim", "bin");
 
 async function withClient<T>(uri: string, fn: (c: MongoClient) => Promise<T>): Promise<T> {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });

@@ -228,11 +228,22 @@ export class World {
   async tick(): Promise<void> {
     await this.withTickLock(async () => {
       await this.load();
+      await this.ensureIndexes();
       await this.heartbeats();
       await this.processCommands();
       await this.progressJobs();
       await this.slicePitr();
     });
+  }
+
+  /** The indexes pbm-agent creates at start (reference §4); the unique ones are pbm's locks. */
+  private async ensureIndexes(): Promise<void> {
+    if (await this.col(SETTINGS).findOne({ _id: "indexes", ready: true })) return;
+    await this.col("pbmLock").createIndex({ replset: 1 }, { unique: true, sparse: true });
+    await this.col("pbmLockOp").createIndex({ replset: 1, type: 1 }, { unique: true, sparse: true });
+    await this.col("pbmBackups").createIndex({ name: 1 }, { unique: true, sparse: true });
+    await this.col("pbmPITRChunks").createIndex({ rs: 1, start_ts: 1, end_ts: 1 }, { unique: true, sparse: true });
+    await this.col(SETTINGS).updateOne({ _id: "indexes" }, { $set: { ready: true } }, { upsert: true });
   }
 
   private async heartbeats(): Promise<void> {
@@ -434,7 +445,13 @@ export class World {
         if (job.failAt != null && now >= job.failAt) await this.finishBackup(job._id, "error", job.failWith);
         else if (now >= job.doneAt) await this.finishBackup(job._id, "done");
         else if (now >= job.doneAt - 5 && meta.status === "running" && meta.type === "logical")
-          await this.col("pbmBackups").updateOne({ opid: job._id }, { $set: { status: "dumpDone", last_transition_ts: now, "replsets.$[].status": "dumpDone" }, $push: { conditions: { timestamp: now, status: "dumpDone" } } as any });
+          await this.col("pbmBackups").updateOne(
+            { opid: job._id },
+            {
+              $set: { status: "dumpDone", last_transition_ts: now, replsets: meta.replsets.map((rs: Record<string, unknown>) => ({ ...rs, status: "dumpDone", last_transition_ts: now })) },
+              $push: { conditions: { timestamp: now, status: "dumpDone" } } as any,
+            },
+          );
       } else if (job.kind === "restore") {
         if (now >= job.doneAt) await this.finishRestore(job._id);
       }
@@ -541,19 +558,27 @@ export class World {
       const baseEnd = base ? tsSec(base.last_write_ts) : undefined;
       let start: number;
       const enabledAt = tsSec(cfg.epoch) || now;
-      if (last && (baseEnd === undefined || tsSec(last.end_ts) >= baseEnd)) start = tsSec(last.end_ts);
-      else if (baseEnd !== undefined) start = baseEnd;
-      else start = enabledAt;
-      const windowStart = now - this.settings.oplogWindowMin * 60;
-      if (start < windowStart) start = Math.max(windowStart, baseEnd ?? windowStart);
       const chunks: Record<string, unknown>[] = [];
       const files: { rel: string; body: string }[] = [];
-      while (start + span <= now && chunks.length < 200_000) {
-        const s = ts(start, 1);
-        const e = ts(start + span, 1);
+      const addChunk = (from: number, to: number) => {
+        const s = ts(from, 1);
+        const e = ts(to, 1);
         const fname = chunkPath(rs.name, s, e, compression);
         chunks.push({ rs: rs.name, fname, compression, start_ts: s, end_ts: e, size: 512 });
         files.push({ rel: fname, body: "simulated oplog chunk\n".repeat(23).slice(0, 512) });
+      };
+      if (last && (baseEnd === undefined || tsSec(last.end_ts) >= baseEnd)) start = tsSec(last.end_ts);
+      else if (last && base && base.type === "logical" && tsSec(last.end_ts) >= base.start_ts - span) {
+        // The slicer cut a last chunk at the backup's start and the backup's own oplog is copied into
+        // pbmPitr/ afterwards, so the timeline runs on without a gap (reference §3.1).
+        addChunk(tsSec(last.end_ts), baseEnd!);
+        start = baseEnd!;
+      } else if (baseEnd !== undefined) start = baseEnd;
+      else start = enabledAt;
+      const windowStart = now - this.settings.oplogWindowMin * 60;
+      if (start < windowStart) start = Math.max(windowStart, baseEnd ?? windowStart);
+      while (start + span <= now && chunks.length < 200_000) {
+        addChunk(start, start + span);
         start += span;
       }
       if (chunks.length) {
@@ -785,6 +810,7 @@ export class World {
     const job = await this.col(JOBS).findOne({ _id: id });
     const now = this.nowSec();
     const status = job?.error ? "error" : "done";
+    const current = await this.col("pbmRestores").findOne({ opid: id });
     await this.col("pbmRestores").updateOne(
       { opid: id },
       {
@@ -792,9 +818,12 @@ export class World {
           status,
           ...(job?.error ? { error: job.error } : {}),
           last_transition_ts: now,
-          "replsets.$[].status": status,
-          "replsets.$[].last_transition_ts": now,
-          ...(job?.error ? { "replsets.$[].error": job.error } : {}),
+          replsets: (current?.replsets ?? []).map((rs: Record<string, unknown>) => ({
+            ...rs,
+            status,
+            last_transition_ts: now,
+            ...(job?.error ? { error: job.error } : {}),
+          })),
         },
         $push: { conditions: { timestamp: now, status, ...(job?.error ? { error: job.error } : {}) } } as any,
       },
