@@ -1,0 +1,102 @@
+// The typed pbm API the rest of the provider uses. Each function is one pbm invocation (plus the cached
+// version check).
+import * as out from "./output";
+import { runPbm, runPbmRaw, parsePbmJson, type PbmRunOptions } from "./run";
+import { pbmFeatures } from "./version";
+
+export type { PbmRunOptions } from "./run";
+
+export const pbm = {
+  version: (o: PbmRunOptions) => pbmFeatures(o),
+
+  /** `pbm config --file -`: the YAML (with secrets) travels on stdin; waits for the resync pbm starts. */
+  async applyConfig(yaml: string, o: PbmRunOptions & { waitSec?: number }) {
+    const f = await pbmFeatures(o);
+    const wait = f.configWait && f.waitTime ? ["--wait", `--wait-time=${o.waitSec ?? 120}s`] : [];
+    return runPbm(["config", "--file", "-", ...wait], out.anyOut, { ...o, stdin: yaml });
+  },
+
+  /** `pbm config --set k=v ...` in one call. Never pass secrets here (pbm echoes values). */
+  async setConfig(values: Record<string, string | number | boolean>, o: PbmRunOptions) {
+    await pbmFeatures(o);
+    const args = ["config", ...Object.entries(values).flatMap(([k, v]) => ["--set", `${k}=${v}`])];
+    return runPbm(args, out.setOut, o);
+  },
+
+  async status(o: PbmRunOptions, sections: ("cluster" | "pitr" | "running" | "backups")[] = []) {
+    await pbmFeatures(o);
+    return runPbm(["status", ...sections.flatMap((s) => ["-s", s])], out.statusOut, o);
+  },
+
+  async list(o: PbmRunOptions, opts: { unbacked?: boolean } = {}) {
+    await pbmFeatures(o);
+    return runPbm(["list", ...(opts.unbacked ? ["--unbacked"] : [])], out.listOut, o);
+  },
+
+  async backup(o: PbmRunOptions, b: { type?: string; compression?: string; compressionLevel?: number; namespaces?: string[]; profile?: string; base?: boolean; wait?: boolean; waitSec?: number }) {
+    const f = await pbmFeatures(o);
+    const args = ["backup", `--type=${b.type ?? "logical"}`];
+    if (b.base) args.push("--base");
+    if (b.compression) args.push(`--compression=${b.compression}`);
+    if (b.compressionLevel !== undefined) args.push(`--compression-level=${b.compressionLevel}`);
+    if (b.namespaces?.length) args.push(`--ns=${b.namespaces.join(",")}`);
+    if (b.profile) args.push(`--profile=${b.profile}`);
+    if (b.wait && f.backupWait) args.push("--wait", ...(f.waitTime ? [`--wait-time=${b.waitSec ?? 3600}s`] : []));
+    return runPbm(args, out.backupOut, { ...o, timeoutSec: b.wait ? (b.waitSec ?? 3600) + 60 : o.timeoutSec });
+  },
+
+  async describeBackup(name: string, o: PbmRunOptions) {
+    await pbmFeatures(o);
+    return runPbm(["describe-backup", name], out.describeBackupOut, o);
+  },
+
+  /** Deletes one backup (and, for an incremental base, its chain) with the release's confirmation flag. */
+  async deleteBackup(name: string, o: PbmRunOptions) {
+    const f = await pbmFeatures(o);
+    const args = ["delete-backup", name, ...(f.deleteNeedsConfirmation ? ["--yes"] : ["--force"])];
+    const r = await runPbmRaw(args, o);
+    return parsePbmJson(args, r.stdout, out.listOut);
+  },
+
+  async restore(o: PbmRunOptions, r: { backup?: string; time?: string; baseSnapshot?: string; namespaces?: string[] }) {
+    const f = await pbmFeatures(o);
+    const args = ["restore"];
+    if (r.backup) args.push(r.backup);
+    if (r.time) args.push(`--time=${r.time}`);
+    if (r.baseSnapshot) args.push(`--base-snapshot=${r.baseSnapshot}`);
+    if (r.namespaces?.length) args.push(`--ns=${r.namespaces.join(",")}`);
+    if (f.restoreYes) args.push("--yes");
+    return runPbm(args, out.restoreOut, o);
+  },
+
+  async describeRestore(name: string, o: PbmRunOptions) {
+    await pbmFeatures(o);
+    return runPbm(["describe-restore", name], out.describeRestoreOut, o);
+  },
+
+  /** `pbm profile add`: pbm reads the profile from a file, so its secrets go to a private temp file, removed at once. */
+  async addProfile(name: string, yaml: string, o: PbmRunOptions) {
+    await pbmFeatures(o);
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const dir = mkdtempSync(path.join(tmpdir(), "pulumi-pbm-"));
+    const file = path.join(dir, "profile.yaml");
+    try {
+      writeFileSync(file, yaml, { mode: 0o600 });
+      return await runPbm(["profile", "add", name, file, "--wait"], out.msgOut, o);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+
+  async removeProfile(name: string, o: PbmRunOptions) {
+    await pbmFeatures(o);
+    return runPbm(["profile", "remove", name, "--wait"], out.msgOut, o);
+  },
+
+  async forceResync(o: PbmRunOptions & { waitSec?: number }) {
+    const f = await pbmFeatures(o);
+    return runPbm(["config", "--force-resync", ...(f.waitTime ? ["--wait", `--wait-time=${o.waitSec ?? 120}s`] : [])], out.msgOut, o);
+  },
+};

@@ -1,0 +1,160 @@
+// BackupLocation: pbm's S3 storage (main config, or a profile on pbm 2.6+). Owns only `storage.*`.
+import { stringify } from "yaml";
+import { PbmInputError, PbmStateError } from "../errors";
+import { pbm } from "../pbm/commands";
+import { listEntries } from "../registry";
+import { backupLocationInputs, type BackupLocationInputs } from "../schemas";
+import { clusterName, readPbmConfig, withPbmClient } from "../state/mongo";
+import { probeBucket } from "../state/s3";
+import { canonical, changedKeys, checkWith, pick, uriTarget } from "./common";
+
+const DESIRED = ["bucket", "prefix", "region", "endpointUrl", "forcePathStyle", "credentials", "serverSideEncryption", "storageClass", "uploadPartSizeBytes", "maxUploadParts", "insecureSkipTLSVerify", "retryer", "profile"] as const;
+const IDENTITY = ["bucket", "prefix", "region", "endpointUrl"] as const;
+
+export interface BackupLocationOutputs extends BackupLocationInputs {
+  cluster: string;
+  storagePath: string;
+  /** What create changed in a storage config that pbm already had (adoption); no secrets. */
+  adoptedChanges: string[];
+}
+
+/** pbm's `storage` section for these inputs (secrets included: it only ever travels on stdin). */
+export function storageSection(i: BackupLocationInputs): Record<string, unknown> {
+  const s3: Record<string, unknown> = { region: i.region, bucket: i.bucket };
+  if (i.endpointUrl) s3.endpointUrl = i.endpointUrl;
+  s3.forcePathStyle = i.forcePathStyle;
+  if (i.prefix) s3.prefix = i.prefix;
+  if (i.credentials)
+    s3.credentials = {
+      "access-key-id": i.credentials.accessKeyId,
+      "secret-access-key": i.credentials.secretAccessKey,
+      ...(i.credentials.sessionToken ? { "session-token": i.credentials.sessionToken } : {}),
+    };
+  if (i.serverSideEncryption) s3.serverSideEncryption = { ...(i.serverSideEncryption.sseAlgorithm ? { sseAlgorithm: i.serverSideEncryption.sseAlgorithm } : {}), ...(i.serverSideEncryption.kmsKeyId ? { kmsKeyID: i.serverSideEncryption.kmsKeyId } : {}) };
+  if (i.storageClass) s3.storageClass = i.storageClass;
+  if (i.uploadPartSizeBytes) s3.uploadPartSize = i.uploadPartSizeBytes;
+  if (i.maxUploadParts) s3.maxUploadParts = i.maxUploadParts;
+  if (i.insecureSkipTLSVerify) s3.insecureSkipTLSVerify = true;
+  if (i.retryer)
+    s3.retryer = {
+      ...(i.retryer.numMaxRetries !== undefined ? { numMaxRetries: i.retryer.numMaxRetries } : {}),
+      ...(i.retryer.minRetryDelayMs ? { minRetryDelay: `${i.retryer.minRetryDelayMs}ms` } : {}),
+      ...(i.retryer.maxRetryDelayMs ? { maxRetryDelay: `${i.retryer.maxRetryDelayMs}ms` } : {}),
+    };
+  return { type: "s3", s3 };
+}
+
+/** Inputs as the live pbm storage config says they are (for refresh). */
+function inputsFromStorage(storage: Record<string, any>, old: BackupLocationInputs): BackupLocationInputs {
+  const s3 = storage?.s3 ?? {};
+  return {
+    ...old,
+    bucket: s3.bucket,
+    prefix: s3.prefix || undefined,
+    region: s3.region ?? "us-east-1",
+    endpointUrl: s3.endpointUrl || undefined,
+    forcePathStyle: s3.forcePathStyle ?? true,
+    credentials: s3.credentials?.["access-key-id"]
+      ? { accessKeyId: s3.credentials["access-key-id"], secretAccessKey: s3.credentials["secret-access-key"], ...(s3.credentials["session-token"] ? { sessionToken: s3.credentials["session-token"] } : {}) }
+      : undefined,
+    storageClass: old.storageClass === undefined && s3.storageClass === "STANDARD" ? undefined : s3.storageClass,
+    uploadPartSizeBytes: s3.uploadPartSize || undefined,
+    maxUploadParts: old.maxUploadParts === undefined && s3.maxUploadParts === 10000 ? undefined : s3.maxUploadParts,
+    insecureSkipTLSVerify: !!s3.insecureSkipTLSVerify,
+  };
+}
+
+const storagePathOf = (i: BackupLocationInputs) => `s3://${[i.bucket, i.prefix].filter(Boolean).join("/")}`;
+
+function describeChanges(old: Record<string, any> | undefined, next: Record<string, unknown>): string[] {
+  if (!old) return [];
+  const a = old.s3 ?? {};
+  const b = (next.s3 ?? {}) as Record<string, unknown>;
+  const out: string[] = [];
+  for (const k of ["bucket", "prefix", "region", "endpointUrl", "forcePathStyle", "storageClass"]) if ((a[k] ?? "") !== (b[k] ?? "")) out.push(`storage.s3.${k}: ${JSON.stringify(a[k] ?? "")} -> ${JSON.stringify(b[k] ?? "")}`);
+  if (canonical(a.credentials ?? null) !== canonical(b.credentials ?? null)) out.push("storage.s3.credentials: changed");
+  return out;
+}
+
+async function apply(name: string, i: BackupLocationInputs): Promise<BackupLocationOutputs> {
+  const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.resyncTimeoutSec + 60 };
+  await probeBucket(
+    { bucket: i.bucket, prefix: i.prefix, region: i.region, endpointUrl: i.endpointUrl, forcePathStyle: i.forcePathStyle, accessKeyId: i.credentials?.accessKeyId, secretAccessKey: i.credentials?.secretAccessKey, sessionToken: i.credentials?.sessionToken },
+    name,
+  );
+  const { cluster, current } = await withPbmClient(i.mongodbUri, async (admin) => ({ cluster: await clusterName(admin), current: await readPbmConfig(admin) }));
+  const storage = storageSection(i);
+  let adoptedChanges: string[] = [];
+  if (i.profile) {
+    const f = await pbm.version(o);
+    if (!f.profiles) throw new PbmInputError("INPUT", `BackupLocation "${name}" on cluster "${cluster}": profile "${i.profile}" needs pbm 2.6 or newer, found ${f.version}`, { solution: "Upgrade pbm, or leave profile unset to use the main storage." });
+    if (!current) throw new PbmStateError("NOT_CONFIGURED", `BackupLocation "${name}": cluster "${cluster}" has no main pbm storage yet, which a profile needs`);
+    await pbm.addProfile(i.profile, stringify({ storage }), o);
+  } else {
+    adoptedChanges = describeChanges(current?.storage, storage);
+    // Keep everything this resource does not own: pitr, backup and restore settings.
+    const doc: Record<string, unknown> = { storage };
+    for (const k of ["pitr", "backup", "restore"]) if (current?.[k] && Object.keys(current[k]).length) doc[k] = current[k];
+    await pbm.applyConfig(stringify(doc), { ...o, waitSec: i.resyncTimeoutSec });
+    if (adoptedChanges.length) console.log(`pulumi-pbm: BackupLocation "${name}" adopted cluster "${cluster}"'s existing pbm storage and changed: ${adoptedChanges.join("; ")}`);
+  }
+  return { ...i, cluster, storagePath: storagePathOf(i), adoptedChanges };
+}
+
+export const backupLocation = {
+  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+    return checkWith(backupLocationInputs(), news);
+  },
+
+  async diff(_id: string, olds: BackupLocationOutputs, news: BackupLocationInputs) {
+    const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, [...DESIRED, "resyncTimeoutSec", "pbmPath"]);
+    const replaces = [
+      ...(uriTarget(olds.mongodbUri) !== uriTarget(news.mongodbUri) ? ["mongodbUri"] : []),
+      ...(changed.includes("profile") ? ["profile"] : []),
+    ];
+    const uriChanged = olds.mongodbUri !== news.mongodbUri;
+    return { changes: changed.length > 0 || replaces.length > 0 || uriChanged, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs: BackupLocationInputs) {
+    const outs = await apply("location", inputs);
+    return { id: `${outs.cluster}/${inputs.profile ?? "main"}`, outs };
+  },
+
+  async read(id: string, props: BackupLocationOutputs) {
+    const o = { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath };
+    const live = await withPbmClient(o.mongodbUri, async (admin) =>
+      props.profile ? (await admin.collection("pbmConfig").findOne({ name: props.profile, profile: true }))?.storage : (await readPbmConfig(admin))?.storage,
+    );
+    if (!live) return { id: "" };
+    const inputs = inputsFromStorage(live, props);
+    const outs = { ...props, ...inputs, storagePath: storagePathOf(inputs) };
+    return { id, props: outs, inputs: pick(outs as unknown as Record<string, unknown>, ["mongodbUri", ...DESIRED, "resyncTimeoutSec", "pbmPath"]) };
+  },
+
+  async update(_id: string, olds: BackupLocationOutputs, news: BackupLocationInputs) {
+    const identityChanged = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, IDENTITY).length > 0;
+    const outs = await apply("location", news);
+    return { outs: { ...outs, adoptedChanges: identityChanged ? outs.adoptedChanges : [] } };
+  },
+
+  async delete(_id: string, props: BackupLocationOutputs) {
+    const o = { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath };
+    const { cluster, entries, pitrOn } = await withPbmClient(o.mongodbUri, async (admin) => ({
+      cluster: await clusterName(admin),
+      entries: await listEntries(admin),
+      pitrOn: !!(await readPbmConfig(admin))?.pitr?.enabled,
+    }));
+    const users = entries.filter((e) => e.enabled && (props.profile ? e.backup?.profile === props.profile : e.kind !== "schedule" || !e.backup?.profile));
+    if (!props.profile && (pitrOn || users.length))
+      throw new PbmStateError(
+        "LOCATION_IN_USE",
+        `BackupLocation for cluster "${cluster}" (${props.storagePath}) is still used by ${[pitrOn ? "PITR (pitr.enabled=true)" : "", ...users.map((u) => `${u.kind === "schedule" ? "ScheduledBackup" : "PitrPolicy"} "${u.name}"`)].filter(Boolean).join(", ")}`,
+      );
+    if (props.profile) {
+      if (users.length) throw new PbmStateError("LOCATION_IN_USE", `BackupLocation profile "${props.profile}" on cluster "${cluster}" is still used by ${users.map((u) => `"${u.name}"`).join(", ")}`);
+      await pbm.removeProfile(props.profile, o);
+    }
+    // The main storage stays configured in pbm (pbm cannot unset it), and no backup data is touched.
+  },
+};

@@ -1,0 +1,72 @@
+// Shared pieces of the resource handlers: preview unknowns, check results, diffs over desired fields.
+import type { z } from "zod";
+
+/** `pulumi.runtime.unknownValue`: what check/diff see for values unknown during preview. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export const isUnknown = (v: unknown) => v === UNKNOWN;
+
+export function containsUnknown(v: unknown): boolean {
+  if (isUnknown(v)) return true;
+  if (Array.isArray(v)) return v.some(containsUnknown);
+  if (v && typeof v === "object") return Object.values(v).some(containsUnknown);
+  return false;
+}
+
+/** Drops unknown values (at any depth) so validation judges only what is known. */
+export function withoutUnknowns<T>(v: T): T {
+  if (Array.isArray(v)) return v.filter((x) => !isUnknown(x)).map(withoutUnknowns) as T;
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (!isUnknown(x)) out[k] = withoutUnknowns(x);
+    return out as T;
+  }
+  return v;
+}
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+/** Validates known inputs; returns failures naming each property, or the parsed inputs with defaults. */
+export function checkWith<T>(schema: z.ZodType<T>, news: Record<string, unknown>): { inputs?: Record<string, unknown>; failures?: CheckFailure[] } {
+  const { __provider, ...rest } = news;
+  const known = withoutUnknowns(rest);
+  const loose = containsUnknown(rest);
+  const parsed = schema.safeParse(known);
+  if (!parsed.success) {
+    const failures = parsed.error.issues
+      // A field missing only because it is unknown in preview is not a failure.
+      .filter((i) => !(loose && i.code === "invalid_type" && getPath(rest, i.path) !== undefined))
+      .map((i) => ({ property: i.path.join(".") || "(inputs)", reason: i.message }));
+    if (failures.length) return { failures };
+    return { inputs: news };
+  }
+  return { inputs: loose ? { ...news } : { ...(parsed.data as Record<string, unknown>), ...(__provider ? { __provider } : {}) } };
+}
+
+function getPath(o: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((acc, k) => (acc && typeof acc === "object" ? (acc as Record<PropertyKey, unknown>)[k] : undefined), o);
+}
+
+/** Stable JSON for comparing desired fields. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+}
+
+export function pick<T extends Record<string, unknown>>(o: T, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** The URI without credentials: identifies the target; a password rotation is not a new cluster. */
+export function uriTarget(uri: unknown): string {
+  if (typeof uri !== "string") return String(uri);
+  return uri.replace(/^(mongodb(?:\+srv)?:\/\/)[^@/]*@/, "$1").replace(/[?&](authSource|authMechanism|appName|serverSelectionTimeoutMS)=[^&]*/gi, "");
+}
+
+export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, keys: readonly string[]): string[] {
+  return keys.filter((k) => isUnknown(news[k]) || containsUnknown(news[k]) || canonical(olds[k]) !== canonical(news[k]));
+}

@@ -1,0 +1,39 @@
+// Direct reads of pbm's control collections and our registry, so reads need no pbm call.
+import type { Db, MongoClient } from "mongodb";
+import { PbmStateError, redact } from "../errors";
+
+/** Opens a client, runs `fn` against the `admin` database, always closes. */
+export async function withPbmClient<T>(mongodbUri: string, fn: (admin: Db, client: MongoClient) => Promise<T>): Promise<T> {
+  const { MongoClient } = await import("mongodb");
+  const client = new MongoClient(mongodbUri, { serverSelectionTimeoutMS: 15_000, connectTimeoutMS: 10_000, appName: "pulumi-pbm" });
+  try {
+    await client.connect();
+  } catch (cause) {
+    throw new PbmStateError("MONGO_UNREACHABLE", `cannot connect to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
+  }
+  try {
+    return await fn(client.db("admin"), client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** The main pbm config document (`admin.pbmConfig`, `{profile: null}`), or null. Secrets in it are clear text. */
+export async function readPbmConfig(admin: Db): Promise<Record<string, any> | null> {
+  return admin.collection("pbmConfig").findOne({ profile: null }, { projection: { _id: 0, epoch: 0 } });
+}
+
+/** The replica set (or config server replica set) name the URI reaches; identifies the cluster. */
+export async function clusterName(admin: Db): Promise<string> {
+  const hello = await admin.command({ hello: 1 });
+  return String(hello.setName ?? hello.me ?? "standalone");
+}
+
+/** Whether a backup usable as a PITR base exists (done, not selective, main storage, not external). */
+export async function hasPitrBase(admin: Db): Promise<boolean> {
+  const docs = await admin
+    .collection("pbmBackups")
+    .find({ status: "done", type: { $ne: "external" } }, { projection: { nss: 1, store: 1 } })
+    .toArray();
+  return docs.some((d) => !(d.nss?.length) && !d.store?.profile);
+}

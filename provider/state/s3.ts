@@ -1,0 +1,54 @@
+// Probes a bucket before pbm is touched, so a wrong key or bucket fails with an S3 message now rather than
+// as an agent error later: exists; put, get and delete a marker object.
+import { PbmStateError } from "../errors";
+
+export interface S3ProbeTarget {
+  bucket: string;
+  prefix?: string;
+  region?: string;
+  endpointUrl?: string;
+  forcePathStyle?: boolean;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+}
+
+const HINTS: Record<string, string> = {
+  NoSuchBucket: "the bucket does not exist. Create it first, or fix bucket/region",
+  NotFound: "the bucket does not exist. Create it first, or fix bucket/region",
+  AccessDenied: "access denied. Give the credentials s3:ListBucket, s3:PutObject, s3:GetObject and s3:DeleteObject on it",
+  Forbidden: "access denied. Give the credentials s3:ListBucket, s3:PutObject, s3:GetObject and s3:DeleteObject on it",
+  InvalidAccessKeyId: "the access key id is not known to this endpoint. Check credentials.accessKeyId",
+  SignatureDoesNotMatch: "the secret access key is wrong. Check credentials.secretAccessKey",
+};
+
+export async function probeBucket(t: S3ProbeTarget, resource: string): Promise<void> {
+  const s3 = await import("@aws-sdk/client-s3");
+  const client = new s3.S3Client({
+    region: t.region || "us-east-1",
+    endpoint: t.endpointUrl || undefined,
+    forcePathStyle: t.forcePathStyle ?? true,
+    credentials: t.accessKeyId && t.secretAccessKey ? { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey, sessionToken: t.sessionToken } : undefined,
+    maxAttempts: 2,
+  });
+  const where = `bucket "${t.bucket}"${t.endpointUrl ? ` at ${t.endpointUrl}` : ""}`;
+  const key = `${t.prefix ? t.prefix.replace(/\/+$/, "") + "/" : ""}.pulumi-pbm-probe-${process.pid}-${Date.now()}`;
+  let step = "HeadBucket";
+  try {
+    await client.send(new s3.HeadBucketCommand({ Bucket: t.bucket }));
+    step = "PutObject";
+    await client.send(new s3.PutObjectCommand({ Bucket: t.bucket, Key: key, Body: "pulumi-pbm probe" }));
+    step = "GetObject";
+    await (await client.send(new s3.GetObjectCommand({ Bucket: t.bucket, Key: key }))).Body?.transformToString();
+    step = "DeleteObject";
+    await client.send(new s3.DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
+  } catch (cause) {
+    const e = cause as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; code?: string; message?: string };
+    const name = e.name === "UnknownError" || !e.name ? (e.$metadata?.httpStatusCode === 403 ? "AccessDenied" : e.$metadata?.httpStatusCode === 404 ? "NoSuchBucket" : e.code ?? "") : e.name;
+    const unreachable = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up/.test(String(e.code ?? e.message));
+    const why = unreachable ? `the endpoint is unreachable (${e.code ?? e.message}). Check endpointUrl and the network path` : HINTS[name] ?? `${name || "error"}: ${e.message ?? ""}`;
+    throw new PbmStateError("S3_PROBE", `BackupLocation "${resource}": ${where} is not usable (${step} failed): ${why}`, { cause, solution: "" });
+  } finally {
+    client.destroy();
+  }
+}

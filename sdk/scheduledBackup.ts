@@ -1,0 +1,60 @@
+import * as pulumi from "@pulumi/pulumi";
+import { scheduledBackupProvider } from "./shim";
+
+export interface ScheduledBackupArgs {
+  /** Connection string of the cluster whose registry holds the schedule. Kept secret. */
+  mongodbUri: pulumi.Input<string>;
+  /** Unique name on the cluster; changing it replaces the schedule. @default - the resource name */
+  name?: pulumi.Input<string>;
+  /** Cron expression, 5 fields (or 6 with seconds), evaluated in UTC. */
+  schedule: pulumi.Input<string>;
+  /** pbm `backup --type`. @default "logical" */
+  type?: pulumi.Input<"logical" | "physical" | "incremental">;
+  /** pbm `backup --compression`. @default - pbm's backup.compression (s2) */
+  compression?: pulumi.Input<"none" | "gzip" | "snappy" | "lz4" | "s2" | "pgzip" | "zstd">;
+  compressionLevel?: pulumi.Input<number>;
+  /** Selective backup (`--ns`): "db.collection" or "db.*"; logical only. */
+  namespaces?: pulumi.Input<pulumi.Input<string>[]>;
+  /** pbm storage profile (pbm 2.6+). @default - main storage */
+  profile?: pulumi.Input<string>;
+  /** What the runner keeps after each successful run: newest `count`, and/or not older than `maxAgeDays`. @default - keep all */
+  retention?: pulumi.Input<{ count?: pulumi.Input<number>; maxAgeDays?: pulumi.Input<number> }>;
+  /** Disabled schedules do not run and do not count against PMM's PITR rule. @default true */
+  enabled?: pulumi.Input<boolean>;
+  /** @default "pbm" from PATH */
+  pbmPath?: pulumi.Input<string>;
+}
+
+/**
+ * A cron-scheduled pbm backup. pbm has no scheduler: the schedule is stored in the cluster
+ * (`admin.pulumiPbmSchedules`) and `pulumi-pbm scheduler` runs it. Deleting it removes the schedule and keeps its backups.
+ *
+ * @example
+ * new ScheduledBackup("nightly", { mongodbUri, schedule: "0 2 * * *", retention: { count: 7 } });
+ */
+export class ScheduledBackup extends pulumi.dynamic.Resource {
+  declare public readonly cluster: pulumi.Output<string>;
+  declare public readonly name: pulumi.Output<string>;
+  declare public readonly schedule: pulumi.Output<string>;
+  declare public readonly enabled: pulumi.Output<boolean>;
+  /** Next run by the schedule (UTC), as of the last create, update or refresh. */
+  declare public readonly nextRunTime: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: ScheduledBackupArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      scheduledBackupProvider,
+      name,
+      {
+        ...args,
+        name: args.name ?? name,
+        mongodbUri: pulumi.secret(args.mongodbUri),
+        declaredBy: { project: pulumi.getProject(), stack: pulumi.getStack() },
+        cluster: undefined,
+        nextRunTime: undefined,
+      },
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["mongodbUri"] }),
+      "pbm",
+      "ScheduledBackup",
+    );
+  }
+}
