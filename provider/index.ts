@@ -1,7 +1,13 @@
 // The handlers the serialised shims require at run time (`require("pulumi-pbm/provider")`).
-export { backupLocation } from "./resources/backupLocation";
-export { pitrPolicy } from "./resources/pitrPolicy";
-export { scheduledBackup } from "./resources/scheduledBackup";
-export { backupInventory } from "./resources/backupInventory";
+import { encodable } from "./resources/common";
+import { backupLocation as backupLocationHandlers } from "./resources/backupLocation";
+import { pitrPolicy as pitrPolicyHandlers } from "./resources/pitrPolicy";
+import { scheduledBackup as scheduledBackupHandlers } from "./resources/scheduledBackup";
+import { backupInventory as backupInventoryHandlers } from "./resources/backupInventory";
+
+export const backupLocation = encodable(backupLocationHandlers);
+export const pitrPolicy = encodable(pitrPolicyHandlers);
+export const scheduledBackup = encodable(scheduledBackupHandlers);
+export const backupInventory = encodable(backupInventoryHandlers);
 export { readInventory, type Inventory } from "./inventory";
 export { ERROR_CODES } from "./errors";

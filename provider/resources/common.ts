@@ -70,3 +70,23 @@ export function uriTarget(uri: unknown): string {
 export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, keys: readonly string[]): string[] {
   return keys.filter((k) => isUnknown(news[k]) || containsUnknown(news[k]) || canonical(olds[k]) !== canonical(news[k]));
 }
+
+/** Plain JSON (no undefined, no driver types): what the dynamic-provider host can encode as a Struct. */
+export function plain<T>(v: T): T {
+  return v === undefined ? v : JSON.parse(JSON.stringify(v));
+}
+
+type Handler = Record<string, (...args: any[]) => Promise<any>>;
+
+/** Makes every result of a resource's handlers encodable by the provider host. */
+export function encodable<H extends Handler>(h: H): H {
+  const out: Handler = {};
+  for (const [name, fn] of Object.entries(h))
+    out[name] = async (...args: unknown[]) => {
+      const r = await fn(...args);
+      if (!r || typeof r !== "object") return r;
+      const { outs, props, inputs, ...rest } = r as Record<string, unknown>;
+      return { ...rest, ...(outs !== undefined ? { outs: plain(outs) } : {}), ...(props !== undefined ? { props: plain(props) } : {}), ...(inputs !== undefined ? { inputs: plain(inputs) } : {}) };
+    };
+  return out as H;
+}
