@@ -8,6 +8,9 @@ import { clusterName, readPbmConfig, withPbmClient } from "../state/mongo";
 import { probeBucket } from "../state/s3";
 import { canonical, changedKeys, checkWith, pick, uriTarget } from "./common";
 
+/** Stand-ins for values unknown during preview, so cross-field rules still run. */
+const PREVIEW_PLACEHOLDERS = { mongodbUri: "mongodb://unknown/", bucket: "unknown-bucket" };
+
 const DESIRED = ["bucket", "prefix", "region", "endpointUrl", "forcePathStyle", "credentials", "serverSideEncryption", "storageClass", "uploadPartSizeBytes", "maxUploadParts", "insecureSkipTLSVerify", "retryer", "profile"] as const;
 const IDENTITY = ["bucket", "prefix", "region", "endpointUrl"] as const;
 
@@ -103,7 +106,7 @@ async function apply(name: string, i: BackupLocationInputs): Promise<BackupLocat
 
 export const backupLocation = {
   async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
-    return checkWith(backupLocationInputs(), news);
+    return checkWith(backupLocationInputs(), news, PREVIEW_PLACEHOLDERS);
   },
 
   async diff(_id: string, olds: BackupLocationOutputs, news: BackupLocationInputs) {

@@ -29,21 +29,34 @@ export interface CheckFailure {
   reason: string;
 }
 
-/** Validates known inputs; returns failures naming each property, or the parsed inputs with defaults. */
-export function checkWith<T>(schema: z.ZodType<T>, news: Record<string, unknown>): { inputs?: Record<string, unknown>; failures?: CheckFailure[] } {
+/**
+ * Validates known inputs; returns failures naming each property, or the parsed inputs with defaults.
+ * Top-level values unknown during preview are validated as `placeholders` (so rules across fields still run)
+ * and handed back unknown.
+ */
+export function checkWith<T>(
+  schema: z.ZodType<T>,
+  news: Record<string, unknown>,
+  placeholders: Record<string, unknown> = {},
+): { inputs?: Record<string, unknown>; failures?: CheckFailure[] } {
   const { __provider, ...rest } = news;
-  const known = withoutUnknowns(rest);
-  const loose = containsUnknown(rest);
-  const parsed = schema.safeParse(known);
+  const unknownTop = Object.keys(rest).filter((k) => isUnknown(rest[k]));
+  const candidate = withoutUnknowns(rest) as Record<string, unknown>;
+  for (const k of unknownTop) if (k in placeholders) candidate[k] = placeholders[k];
+  const nestedUnknown = Object.entries(rest).some(([k, v]) => !unknownTop.includes(k) && containsUnknown(v));
+  const parsed = schema.safeParse(candidate);
   if (!parsed.success) {
     const failures = parsed.error.issues
-      // A field missing only because it is unknown in preview is not a failure.
-      .filter((i) => !(loose && i.code === "invalid_type" && getPath(rest, i.path) !== undefined))
+      // A value missing only because it is unknown in preview is not a failure.
+      .filter((i) => !(i.code === "invalid_type" && containsUnknown(getPath(rest, i.path))))
       .map((i) => ({ property: i.path.join(".") || "(inputs)", reason: i.message }));
     if (failures.length) return { failures };
     return { inputs: news };
   }
-  return { inputs: loose ? { ...news } : { ...(parsed.data as Record<string, unknown>), ...(__provider ? { __provider } : {}) } };
+  if (nestedUnknown) return { inputs: news };
+  const out: Record<string, unknown> = { ...(parsed.data as Record<string, unknown>) };
+  for (const k of unknownTop) out[k] = UNKNOWN;
+  return { inputs: { ...out, ...(__provider ? { __provider } : {}) } };
 }
 
 function getPath(o: unknown, path: PropertyKey[]): unknown {

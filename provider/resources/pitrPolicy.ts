@@ -8,6 +8,9 @@ import { pitrPolicyInputs, type PitrPolicyInputs } from "../schemas";
 import { clusterName, hasPitrBase, readPbmConfig, withPbmClient } from "../state/mongo";
 import { changedKeys, checkWith, isUnknown, pick, uriTarget } from "./common";
 
+/** Stand-ins for values unknown during preview, so cross-field rules still run. */
+const PREVIEW_PLACEHOLDERS = { mongodbUri: "mongodb://unknown/", name: "pitr" };
+
 const DESIRED = ["enabled", "oplogSpanMin", "compression", "compressionLevel", "oplogOnly", "takeBaseSnapshot", "baseSnapshotSchedule", "name", "pbmPath"] as const;
 
 export interface PitrPolicyOutputs extends PitrPolicyInputs {
@@ -86,7 +89,7 @@ async function apply(i: PitrPolicyInputs, previous?: PitrPolicyOutputs): Promise
 
 export const pitrPolicy = {
   async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
-    const r = checkWith(pitrPolicyInputs(), news);
+    const r = checkWith(pitrPolicyInputs(), news, PREVIEW_PLACEHOLDERS);
     if (r.failures || !r.inputs) return r;
     const i = r.inputs as PitrPolicyInputs;
     if (i.enabled === true && typeof i.mongodbUri === "string" && !isUnknown(i.mongodbUri)) {

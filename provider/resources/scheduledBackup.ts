@@ -6,6 +6,9 @@ import { scheduledBackupInputs, type ScheduledBackupInputs } from "../schemas";
 import { clusterName, withPbmClient } from "../state/mongo";
 import { changedKeys, checkWith, isUnknown, pick, uriTarget } from "./common";
 
+/** Stand-ins for values unknown during preview, so cross-field rules still run. */
+const PREVIEW_PLACEHOLDERS = { mongodbUri: "mongodb://unknown/", name: "unknown", schedule: "0 0 * * *" };
+
 const DESIRED = ["name", "schedule", "type", "compression", "compressionLevel", "namespaces", "profile", "retention", "enabled", "pbmPath"] as const;
 
 export interface ScheduledBackupOutputs extends ScheduledBackupInputs {
@@ -59,7 +62,7 @@ async function apply(i: ScheduledBackupInputs): Promise<ScheduledBackupOutputs> 
 
 export const scheduledBackup = {
   async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
-    const r = checkWith(scheduledBackupInputs(), news);
+    const r = checkWith(scheduledBackupInputs(), news, PREVIEW_PLACEHOLDERS);
     if (r.failures || !r.inputs) return r;
     const i = r.inputs as ScheduledBackupInputs;
     if (i.enabled === true && typeof i.mongodbUri === "string" && !isUnknown(i.mongodbUri) && !isUnknown(i.name)) {
