@@ -1,0 +1,44 @@
+// Which of a schedule's backups retention deletes: beyond the newest `count`, or older than `maxAgeDays`;
+// never the newest one, never a base snapshot that a restorable PITR range starts from, never part of an
+// incremental chain that a kept backup depends on.
+
+export interface RetainedBackup {
+  name: string;
+  type: string;
+  status: string;
+  /** Restore-to time. */
+  restoreTo: Date;
+  /** Incremental parent, if any. */
+  incrementalBase?: string;
+}
+
+export interface RetentionRule {
+  count?: number;
+  maxAgeDays?: number;
+}
+
+export function selectForDeletion(backups: RetainedBackup[], rule: RetentionRule, now: Date, protectedNames: ReadonlySet<string>): string[] {
+  if (rule.count === undefined && rule.maxAgeDays === undefined) return [];
+  const done = backups.filter((b) => b.status === "done").sort((a, b) => b.restoreTo.getTime() - a.restoreTo.getTime());
+  const maxAgeMs = rule.maxAgeDays === undefined ? undefined : rule.maxAgeDays * 86_400_000;
+  const doomed = new Set<string>();
+  done.forEach((b, rank) => {
+    if (rank === 0) return; // always keep the newest
+    const tooMany = rule.count !== undefined && rank >= rule.count;
+    const tooOld = maxAgeMs !== undefined && now.getTime() - b.restoreTo.getTime() > maxAgeMs;
+    if ((tooMany || tooOld) && !protectedNames.has(b.name)) doomed.add(b.name);
+  });
+  // Incremental chains go whole or not at all: keep every ancestor of a kept increment.
+  const byName = new Map(backups.map((b) => [b.name, b]));
+  for (const b of done)
+    if (!doomed.has(b.name))
+      for (let p = b.incrementalBase; p; p = byName.get(p)?.incrementalBase) doomed.delete(p);
+  // pbm deletes an incremental chain through its base; a non-base increment cannot be deleted alone.
+  return [...doomed].filter((n) => !(byName.get(n)?.type === "incremental" && byName.get(n)?.incrementalBase));
+}
+
+/** Base snapshots the current restorable window needs: each backed PITR range starts one second after its base. */
+export function protectedBases(snapshots: { name: string; status: string; restoreToTime: string }[], ranges: { start: string; backed: boolean }[]): Set<string> {
+  const starts = new Set(ranges.filter((r) => r.backed).map((r) => Date.parse(r.start) - 1000));
+  return new Set(snapshots.filter((s) => s.status === "done" && starts.has(Date.parse(s.restoreToTime))).map((s) => s.name));
+}

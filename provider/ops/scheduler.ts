@@ -1,0 +1,193 @@
+// The runner: executes due ScheduledBackups and PitrPolicy base snapshots from the registry, once per fire
+// time, under a lease so several runners never run one job twice, and applies retention afterwards.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Db } from "mongodb";
+import { readInventory } from "../inventory";
+import { pbm, type PbmRunOptions } from "../pbm/commands";
+import { listEntries, RUNS, SCHEDULES, type RegistryEntry } from "../registry";
+import { withPbmClient } from "../state/mongo";
+import { systemClock, type Clock } from "./clock";
+import { protectedBases, selectForDeletion } from "./retention";
+
+export interface RunnerOptions extends PbmRunOptions {
+  clock?: Clock;
+  /** Identifies this runner in leases. */
+  holder?: string;
+  /** Lease length; renewed while a backup runs. Default 120 s. */
+  leaseSec?: number;
+  /** How long to follow one backup. Default 6 h. */
+  backupTimeoutSec?: number;
+  /** Poll interval while following a backup, in real milliseconds. Default 1000. */
+  pollMs?: number;
+  onEvent?: (line: string) => void;
+}
+
+export interface JobReport {
+  schedule: string;
+  result: "success" | "error" | "skipped";
+  backup?: string;
+  reason?: string;
+  deleted?: string[];
+}
+
+type Cron = { prev(): { toDate(): Date }; next(): { toDate(): Date } };
+function cronAt(expr: string, at: Date): Cron {
+  const { CronExpressionParser } = require("cron-parser") as typeof import("cron-parser");
+  return CronExpressionParser.parse(expr, { tz: "UTC", currentDate: at }) as unknown as Cron;
+}
+
+/**
+ * The fire time to run now, if any: the latest fire time after `since` and not after `now`. Runs missed while
+ * no runner was up collapse into this one catch-up.
+ */
+export function dueFireTime(cron: string, since: Date, now: Date): Date | undefined {
+  const latest = cronAt(cron, new Date(now.getTime() + 1)).prev().toDate();
+  return latest.getTime() > since.getTime() && latest.getTime() <= now.getTime() ? latest : undefined;
+}
+
+export function nextFireTime(cron: string, after: Date): Date {
+  return cronAt(cron, after).next().toDate();
+}
+
+const jobLabel = (e: RegistryEntry) => (e.kind === "pitrBase" ? `${e.name} (PITR base snapshots)` : e.name);
+
+async function setRun(admin: Db, id: string, fields: Record<string, unknown>, unset: string[] = []) {
+  await admin.collection<{ _id: string }>(SCHEDULES).updateOne(
+    { _id: id },
+    { $set: Object.fromEntries(Object.entries(fields).map(([k, v]) => [`run.${k}`, v])), ...(unset.length ? { $unset: Object.fromEntries(unset.map((k) => [`run.${k}`, ""])) } : {}) },
+  );
+}
+
+/** Takes the job's lease for this fire time; null if another runner holds it or already ran it. */
+async function acquire(admin: Db, e: RegistryEntry, holder: string, fire: Date, now: Date, leaseSec: number) {
+  return admin.collection<{ _id: string }>(SCHEDULES).findOneAndUpdate(
+    {
+      _id: e._id,
+      $and: [
+        { $or: [{ "run.lease": { $exists: false } }, { "run.lease.expiresAt": { $lt: now } }, { "run.lease.holder": holder }] },
+        { $or: [{ "run.lastFireTime": { $exists: false } }, { "run.lastFireTime": { $lt: fire } }] },
+      ],
+    },
+    { $set: { "run.lease": { holder, expiresAt: new Date(now.getTime() + leaseSec * 1000) }, "run.lastFireTime": fire } },
+    { returnDocument: "after" },
+  );
+}
+
+/** Finishes the records of runs whose runner died while following them. */
+async function reconcile(admin: Db, o: RunnerOptions, now: Date, report: (l: string) => void): Promise<void> {
+  const open = await admin.collection<{ _id: string; scheduleId: string }>(RUNS).find({ status: "running" }).toArray();
+  for (const r of open) {
+    const entry = await admin.collection<{ _id: string; run?: Record<string, unknown> }>(SCHEDULES).findOne({ _id: r.scheduleId });
+    const lease = entry?.run?.lease as { expiresAt: Date } | undefined;
+    if (lease && new Date(lease.expiresAt) > now) continue; // its runner is alive
+    const d = await pbm.describeBackup(String(r._id), o).catch(() => undefined);
+    if (!d || ["starting", "running", "dumpDone"].includes(d.status)) continue;
+    const status = d.status === "done" ? "done" : "error";
+    await admin.collection<{ _id: string }>(RUNS).updateOne({ _id: r._id }, { $set: { status, finishedAt: now, ...(d.error ? { error: d.error } : {}) } });
+    if (entry) await setRun(admin, entry._id, { lastFinishedAt: now, lastResult: status === "done" ? "success" : "error", ...(d.error ? { lastError: d.error } : {}) }, ["lease"]);
+    report(`recovered the record of ${r._id} (${r.scheduleId}) left by a stopped runner: ${d.status}`);
+  }
+}
+
+/** One pass: runs every due job once. */
+export async function runDueJobs(o: RunnerOptions): Promise<JobReport[]> {
+  const clock = o.clock ?? systemClock;
+  const holder = o.holder ?? `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}`;
+  const leaseSec = o.leaseSec ?? 120;
+  const report = o.onEvent ?? (() => undefined);
+  return withPbmClient(o.mongodbUri, async (admin) => {
+    const reports: JobReport[] = [];
+    await reconcile(admin, o, await clock.now(), report);
+    const entries = await listEntries(admin);
+    const pitrOn = entries.find((e) => e.kind === "pitrPolicy" && e.enabled);
+    for (const e of entries) {
+      if ((e.kind !== "schedule" && e.kind !== "pitrBase") || !e.enabled || !e.cron || !e.backup) continue;
+      const now = await clock.now();
+      const since = (e.run?.lastFireTime as Date | undefined) ?? e.createdAt;
+      const fire = dueFireTime(e.cron, new Date(since), now);
+      if (!fire) {
+        if (!e.run?.nextRunAt) await setRun(admin, e._id, { nextRunAt: nextFireTime(e.cron, now) });
+        continue;
+      }
+      const lease = await acquire(admin, e, holder, fire, now, leaseSec);
+      if (!lease) continue; // another runner has it, or already ran this fire time
+      const done = async (r: JobReport, fields: Record<string, unknown>) => {
+        await setRun(admin, e._id, { ...fields, lastResult: r.result, lastFinishedAt: await clock.now(), nextRunAt: nextFireTime(e.cron!, await clock.now()) }, ["lease"]);
+        reports.push(r);
+        report(`${jobLabel(e)}: ${r.result}${r.backup ? ` ${r.backup}` : ""}${r.reason ? ` (${r.reason})` : ""}${r.deleted?.length ? `; retention deleted ${r.deleted.join(", ")}` : ""}`);
+      };
+      // PMM's rule, checked before every run: no scheduled snapshots while PITR is enabled on the cluster.
+      if (e.kind === "schedule" && pitrOn) {
+        await done({ schedule: e.name, result: "skipped", reason: `PITR is enabled on this cluster by PitrPolicy "${pitrOn.name}"` }, { lastError: "skipped: PITR enabled" });
+        continue;
+      }
+      let name: string;
+      try {
+        name = (await pbm.backup(o, { type: e.backup.type, compression: e.backup.compression, compressionLevel: e.backup.compressionLevel, namespaces: e.backup.namespaces, profile: e.backup.profile })).name;
+      } catch (err) {
+        const msg = (err as Error).message;
+        const busy = /another operation in progress/.test(msg);
+        await done({ schedule: e.name, result: busy ? "skipped" : "error", reason: busy ? "another pbm operation is running" : msg }, { lastError: msg });
+        continue;
+      }
+      const startedAt = await clock.now();
+      await admin.collection<{ _id: string }>(RUNS).updateOne({ _id: name }, { $set: { scheduleId: e._id, kind: e.kind, startedAt, status: "running" } }, { upsert: true });
+      await setRun(admin, e._id, { lastStartedAt: startedAt, lastBackupName: name });
+      report(`${jobLabel(e)}: started backup ${name}`);
+      // Follow it to the end, renewing the lease.
+      const deadline = Date.now() + (o.backupTimeoutSec ?? 6 * 3600) * 1000;
+      let status = "running";
+      let error: string | undefined;
+      for (;;) {
+        const d = await pbm.describeBackup(name, o).catch(() => undefined);
+        status = d?.status ?? status;
+        error = d?.error;
+        if (["done", "error", "canceled"].includes(status)) break;
+        if (Date.now() > deadline) {
+          error = `still ${status} after ${o.backupTimeoutSec ?? 6 * 3600}s`;
+          break;
+        }
+        await admin.collection<{ _id: string }>(SCHEDULES).updateOne({ _id: e._id, "run.lease.holder": holder }, { $set: { "run.lease.expiresAt": new Date((await clock.now()).getTime() + leaseSec * 1000) } });
+        await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+      }
+      const ok = status === "done";
+      await admin.collection<{ _id: string }>(RUNS).updateOne({ _id: name }, { $set: { status: ok ? "done" : "error", finishedAt: await clock.now(), ...(error ? { error } : {}) } });
+      let deleted: string[] = [];
+      if (ok && e.retention) deleted = await applyRetention(admin, e, o, await clock.now());
+      await done({ schedule: e.name, result: ok ? "success" : "error", backup: name, ...(error ? { reason: error } : {}), deleted }, { ...(error ? { lastError: error } : { lastError: null }) });
+    }
+    return reports;
+  });
+}
+
+async function applyRetention(admin: Db, e: RegistryEntry, o: PbmRunOptions, now: Date): Promise<string[]> {
+  const mine = new Set((await admin.collection<{ _id: string }>(RUNS).find({ scheduleId: e._id }).toArray()).map((r) => String(r._id)));
+  const inv = await readInventory(o);
+  const candidates = inv.snapshots.filter((s) => mine.has(s.name)).map((s) => ({ name: s.name, type: s.type, status: s.status, restoreTo: new Date(s.restoreToTime) }));
+  const doomed = selectForDeletion(candidates, e.retention ?? {}, now, protectedBases(inv.snapshots, inv.pitrRanges));
+  const deleted: string[] = [];
+  for (const name of doomed) {
+    try {
+      await pbm.deleteBackup(name, o);
+      await admin.collection<{ _id: string }>(RUNS).updateOne({ _id: name }, { $set: { deletedAt: now } });
+      deleted.push(name);
+    } catch {
+      /* pbm refused (e.g. the last PITR base); keep it */
+    }
+  }
+  return deleted;
+}
+
+/** Long-running mode: a pass every `intervalSec` until `signal` aborts. */
+export async function runScheduler(o: RunnerOptions & { intervalSec?: number; signal?: AbortSignal }): Promise<void> {
+  const clock = o.clock ?? systemClock;
+  while (!o.signal?.aborted) {
+    try {
+      await runDueJobs(o);
+    } catch (err) {
+      o.onEvent?.(`pass failed: ${(err as Error).message}`);
+    }
+    await clock.sleep((o.intervalSec ?? 30) * 1000);
+  }
+}
