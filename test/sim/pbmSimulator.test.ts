@@ -277,15 +277,17 @@ describe("pbm simulator, configured cluster", () => {
     // pbm does; any failure must be pbm's lock error, never a broken state.
     for (const b of [b1, b2]) if (b.exitCode !== 0) expect(b.stderr).toMatch(/^Error: another operation in progress, Snapshot backup\//);
     expect(b1.exitCode === 0 || b2.exitCode === 0).toBe(true);
-    expect(s1.exitCode + s2.exitCode).toBe(0);
+    // pbm's `config --set` refuses while a backup holds the lock; otherwise it applies.
+    for (const r of [s1, s2]) if (r.exitCode !== 0) expect(r.stderr).toMatch(/^Error: another operation in progress, Snapshot backup\//);
     const client = new MongoClient(uri());
     try {
       const admin = client.db("admin");
       expect(await admin.collection("pbmLock").countDocuments({ type: "backup" })).toBe(1);
       expect(await admin.collection("pbmBackups").countDocuments({ status: { $in: ["starting", "running", "dumpDone"] } })).toBe(1);
       const cfg = await admin.collection("pbmConfig").findOne({ profile: null });
-      expect(cfg?.pitr.oplogSpanMin).toBe(7);
-      expect(cfg?.backup.compression).toBe("zstd");
+      if (s1.exitCode === 0) expect(cfg?.pitr.oplogSpanMin).toBe(7);
+      if (s2.exitCode === 0) expect(cfg?.backup.compression).toBe("zstd");
+      expect(cfg?.storage.s3.bucket).toBe("pbm-backups"); // the document survived intact
     } finally {
       await client.close();
     }

@@ -1,0 +1,139 @@
+// `pulumi-pbm`: the runner, restores, the health check and the inventory, for people and CI.
+// The MongoDB URI comes from an environment variable (PBM_MONGODB_URI, or --mongodb-uri-env NAME), never argv.
+import { Command, Option } from "commander";
+import { PbmProviderError, redact } from "../errors";
+import { readInventory, type Inventory } from "../inventory";
+import { checkHealth, parseDuration } from "../ops/health";
+import { restoreBackup, restoreToPointInTime } from "../ops/restore";
+import { runDueJobs, runScheduler } from "../ops/scheduler";
+import { readInventoryFromStorage } from "../ops/storageInventory";
+
+class UsageError extends Error {}
+
+function uriFrom(opts: { mongodbUriEnv?: string }): string {
+  const name = opts.mongodbUriEnv ?? "PBM_MONGODB_URI";
+  const uri = process.env[name];
+  if (!uri) throw new UsageError(`no MongoDB connection string: set ${name} (or name another variable with --mongodb-uri-env)`);
+  return uri;
+}
+
+const progress = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+
+function table(inv: Inventory): string {
+  const rows = [
+    `cluster ${inv.cluster}: PITR ${inv.pitr.enabled ? (inv.pitr.running ? "on, slicing" : "on, NOT slicing") : "off"}${inv.pitr.error ? ` — ${inv.pitr.error}` : ""}`,
+    `restorable window: ${inv.restorableWindow ? `${inv.restorableWindow.earliest} … ${inv.restorableWindow.latest}` : "none"}`,
+    "",
+    "SNAPSHOT               TYPE         STATUS     SIZE        RESTORE TO             SCHEDULE",
+    ...inv.snapshots.map((s) => `${s.name.padEnd(22)} ${s.type.padEnd(12)} ${s.status.padEnd(10)} ${String(s.sizeBytes).padEnd(11)} ${s.restoreToTime.padEnd(22)} ${s.schedule ?? ""}`),
+    "",
+    "PITR TIMELINE",
+    ...(inv.pitrRanges.length ? inv.pitrRanges.map((r) => `${r.start} … ${r.end}${r.backed ? "" : "  (no base snapshot: not restorable)"}`) : ["(no oplog chunks)"]),
+  ];
+  return rows.join("\n");
+}
+
+export function program(): Command {
+  const cli = new Command("pulumi-pbm").description("Operations for pulumi-pbm: run schedules, restore, check backup health, show the inventory").exitOverride();
+  const uriOpt = () => new Option("--mongodb-uri-env <name>", "environment variable holding the MongoDB connection string").default(undefined, "PBM_MONGODB_URI");
+
+  cli
+    .command("scheduler")
+    .description("run due ScheduledBackups and PitrPolicy base snapshots from the cluster's registry")
+    .addOption(uriOpt())
+    .option("--once", "one pass, for cron, systemd timers or Kubernetes CronJobs")
+    .option("--interval <seconds>", "seconds between passes in long-running mode", "30")
+    .option("--json", "print the pass's report as JSON (with --once)")
+    .action(async (o) => {
+      const mongodbUri = uriFrom(o);
+      if (o.once) {
+        const reports = await runDueJobs({ mongodbUri, onEvent: progress });
+        if (o.json) process.stdout.write(JSON.stringify(reports) + "\n");
+        process.exitCode = reports.some((r) => r.result === "error") ? 1 : 0;
+        return;
+      }
+      const ac = new AbortController();
+      for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => ac.abort());
+      progress(`scheduler running (a pass every ${o.interval}s); Ctrl-C to stop`);
+      await runScheduler({ mongodbUri, onEvent: progress, intervalSec: Number(o.interval), signal: ac.signal, clock: { now: async () => new Date(), sleep: (ms) => new Promise((r) => { const t = setTimeout(r, ms); ac.signal.addEventListener("abort", () => (clearTimeout(t), r(undefined)), { once: true }); }) } });
+    });
+
+  cli
+    .command("restore")
+    .description("restore to a point in time (--to) or from a snapshot (--backup), after checking it is restorable")
+    .addOption(uriOpt())
+    .option("--to <time>", "UTC time, e.g. 2026-06-20T11:00:00Z")
+    .option("--backup <name>", "snapshot name")
+    .option("--ns <namespaces>", "selective restore: db.collection,db.*")
+    .option("--json", "print the result as JSON")
+    .action(async (o) => {
+      if (!o.to === !o.backup) throw new UsageError("give exactly one of --to <time> or --backup <name>");
+      const mongodbUri = uriFrom(o);
+      const namespaces = o.ns ? String(o.ns).split(",") : undefined;
+      let result;
+      if (o.to) {
+        const to = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(o.to) ? o.to : `${o.to}Z`);
+        if (Number.isNaN(to.getTime())) throw new UsageError(`--to "${o.to}" is not a time like 2026-06-20T11:00:00Z`);
+        result = await restoreToPointInTime({ mongodbUri, to, namespaces, onProgress: progress });
+      } else result = await restoreBackup({ mongodbUri, backup: o.backup, namespaces, onProgress: progress });
+      process.stdout.write(o.json ? JSON.stringify(result) + "\n" : `restore ${result.name} to ${result.target}: ${result.status}${result.error ? ` (${result.error})` : ""}\n`);
+      process.exitCode = result.status === "done" ? 0 : 1;
+    });
+
+  cli
+    .command("check")
+    .description("backup health for CI and monitoring; exit 0 healthy, 1 unhealthy, 2 cannot check")
+    .addOption(uriOpt())
+    .option("--max-pitr-lag <duration>", "oldest allowed last PITR chunk, e.g. 15m")
+    .option("--max-snapshot-age <duration>", "oldest allowed last successful snapshot, e.g. 26h")
+    .option("--json", "machine-readable report")
+    .action(async (o) => {
+      let maxPitrLagSec: number | undefined;
+      let maxSnapshotAgeSec: number | undefined;
+      try {
+        maxPitrLagSec = o.maxPitrLag ? parseDuration(o.maxPitrLag) : undefined;
+        maxSnapshotAgeSec = o.maxSnapshotAge ? parseDuration(o.maxSnapshotAge) : undefined;
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const r = await checkHealth({ mongodbUri: uriFrom(o), maxPitrLagSec, maxSnapshotAgeSec });
+      process.stdout.write(o.json ? JSON.stringify(r) + "\n" : r.ok ? `OK: cluster ${r.cluster} backups are healthy\n` : `UNHEALTHY: cluster ${r.cluster}: ${r.problems.join("; ")}\n`);
+      process.exitCode = r.ok ? 0 : 1;
+    });
+
+  cli
+    .command("inventory")
+    .description("snapshots, PITR timeline and restorable window (from the cluster, or --from-storage)")
+    .addOption(uriOpt())
+    .option("--json", "machine-readable output")
+    .option("--from-storage", "read pbm's metadata straight from the bucket (cluster unreachable); S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+    .option("--bucket <bucket>", "with --from-storage")
+    .option("--prefix <prefix>", "with --from-storage")
+    .option("--endpoint-url <url>", "with --from-storage, for S3-compatible storage")
+    .option("--region <region>", "with --from-storage", "us-east-1")
+    .action(async (o) => {
+      let inv: Inventory;
+      if (o.fromStorage) {
+        if (!o.bucket) throw new UsageError("--from-storage needs --bucket");
+        inv = await readInventoryFromStorage({ bucket: o.bucket, prefix: o.prefix, endpointUrl: o.endpointUrl, region: o.region, accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY });
+      } else inv = await readInventory({ mongodbUri: uriFrom(o) });
+      process.stdout.write(o.json ? JSON.stringify(inv) + "\n" : table(inv) + "\n");
+    });
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: "user" });
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (e.code?.startsWith("commander.")) return e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
+    const secrets = Object.values(process.env).filter((v): v is string => !!v && /^mongodb(\+srv)?:\/\//.test(v));
+    const message = redact(e.message ?? String(err), secrets);
+    process.stderr.write(`pulumi-pbm: ${message}\n`);
+    return err instanceof UsageError ? 2 : err instanceof PbmProviderError && /PBMP-1/.test(err.code) ? 1 : 2;
+  }
+}
+
+if (require.main === module) main(process.argv.slice(2)).then((code) => process.exit(code));
