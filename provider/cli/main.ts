@@ -43,11 +43,12 @@ export function program(): Command {
     .addOption(uriOpt())
     .option("--once", "one pass, for cron, systemd timers or Kubernetes CronJobs")
     .option("--interval <seconds>", "seconds between passes in long-running mode", "30")
+    .option("--lease <seconds>", "how long a job stays claimed without renewal (a crashed runner's jobs free up after it)", "120")
     .option("--json", "print the pass's report as JSON (with --once)")
     .action(async (o) => {
       const mongodbUri = uriFrom(o);
       if (o.once) {
-        const reports = await runDueJobs({ mongodbUri, onEvent: progress });
+        const reports = await runDueJobs({ mongodbUri, onEvent: progress, leaseSec: Number(o.lease) });
         if (o.json) process.stdout.write(JSON.stringify(reports) + "\n");
         process.exitCode = reports.some((r) => r.result === "error") ? 1 : 0;
         return;
@@ -55,7 +56,7 @@ export function program(): Command {
       const ac = new AbortController();
       for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => ac.abort());
       progress(`scheduler running (a pass every ${o.interval}s); Ctrl-C to stop`);
-      await runScheduler({ mongodbUri, onEvent: progress, intervalSec: Number(o.interval), signal: ac.signal, clock: { now: async () => new Date(), sleep: (ms) => new Promise((r) => { const t = setTimeout(r, ms); ac.signal.addEventListener("abort", () => (clearTimeout(t), r(undefined)), { once: true }); }) } });
+      await runScheduler({ mongodbUri, onEvent: progress, intervalSec: Number(o.interval), leaseSec: Number(o.lease), signal: ac.signal, clock: { now: async () => new Date(), sleep: (ms) => new Promise((r) => { const t = setTimeout(r, ms); ac.signal.addEventListener("abort", () => (clearTimeout(t), r(undefined)), { once: true }); }) } });
     });
 
   cli

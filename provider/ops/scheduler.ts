@@ -132,7 +132,7 @@ export async function runDueJobs(o: RunnerOptions): Promise<JobReport[]> {
         continue;
       }
       const startedAt = await clock.now();
-      await admin.collection<{ _id: string }>(RUNS).updateOne({ _id: name }, { $set: { scheduleId: e._id, kind: e.kind, startedAt, status: "running" } }, { upsert: true });
+      await admin.collection<{ _id: string }>(RUNS).updateOne({ _id: name }, { $set: { scheduleId: e._id, kind: e.kind, fireTime: fire, startedAt, status: "running" } }, { upsert: true });
       await setRun(admin, e._id, { lastStartedAt: startedAt, lastBackupName: name });
       report(`${jobLabel(e)}: started backup ${name}`);
       // Follow it to the end, renewing the lease.

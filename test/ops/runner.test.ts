@@ -1,0 +1,207 @@
+// The runner against the pbm simulator, with the simulated clock running 60× real time (one real second is one
+// simulated minute): due runs, two runners at once, PMM's rule, a runner killed mid-backup, retention.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { MongoClient } from "mongodb";
+import { beforeAll, describe, expect, it } from "vitest";
+import { scheduledBackup } from "../../provider";
+import { pbm } from "../../provider/pbm/commands";
+import { RUNS, SCHEDULES, upsertEntry } from "../../provider/registry";
+import { runDueJobs, type JobReport } from "../../provider/ops/scheduler";
+import { withPbmClient } from "../../provider/state/mongo";
+import { clock, configureSimulator, pathWithSimulator } from "../../sandbox/pbm-sim/control";
+import { REPO_ROOT } from "../../sandbox/testbed";
+import { createBucket, runPbm, s3ConfigYaml } from "../helpers/pbmSim";
+import { useSandbox } from "../helpers/sandbox";
+
+describe("pulumi-pbm scheduler", () => {
+  const sandbox = useSandbox();
+  const uri = () => sandbox().cluster.mongodbUri;
+  const simClock = () => ({ now: () => clock.now(uri()), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) });
+  const runner = (holder: string, extra: object = {}) => runDueJobs({ mongodbUri: uri(), clock: simClock(), holder, pollMs: 200, ...extra });
+
+  /** Passes until some job reports success, bounded in real time. */
+  async function untilReport(holder: string, timeoutMs = 30_000): Promise<JobReport[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await runner(holder);
+      if (r.some((x) => x.result === "success")) return r.filter((x) => x.result === "success");
+      if (Date.now() > deadline) throw new Error("no job became due");
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  }
+
+  async function setEnabled(kind: string, name: string, enabled: boolean) {
+    await withPbmClient(uri(), (admin) => admin.collection<{ _id: string }>(SCHEDULES).updateOne({ _id: `${kind}/${name}` }, { $set: { enabled } }));
+  }
+
+  beforeAll(async () => {
+    process.env.PATH = pathWithSimulator(process.env.PATH);
+    await createBucket(sandbox().s3, "pbm-backups");
+    await runPbm(sandbox().cluster, ["config", "--file", "-"], { stdin: s3ConfigYaml(sandbox().s3, "pbm-backups", "rs0") });
+    await configureSimulator(uri(), { timings: { backupSec: 30 } });
+    await clock.run(uri(), 60);
+  });
+
+  it("runs a due schedule once and records the result, the backup name and the next run", async () => {
+    await scheduledBackup.create({ mongodbUri: uri(), name: "every5", schedule: "*/5 * * * *", type: "logical", enabled: true, retention: { count: 2 } } as never);
+    const [report] = await untilReport("runner-a");
+    expect(report).toMatchObject({ schedule: "every5", result: "success", backup: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+    const entry = await withPbmClient(uri(), (admin) => admin.collection<{ _id: string }>(SCHEDULES).findOne({ _id: "schedule/every5" }));
+    expect(entry?.run).toMatchObject({ lastResult: "success", lastBackupName: report.backup });
+    expect(new Date(entry?.run.nextRunAt).getTime()).toBeGreaterThan(new Date(entry?.run.lastFireTime).getTime());
+    expect(entry?.run.lease).toBeUndefined();
+    // not due again for the same fire time
+    expect(await runner("runner-a")).toEqual([]);
+  });
+
+  it("runs each job once when two runners pass at the same time", async () => {
+    const before = (await pbm.list({ mongodbUri: uri() })).snapshots?.length ?? 0;
+    let reports: JobReport[] = [];
+    const deadline = Date.now() + 30_000;
+    while (reports.length === 0 && Date.now() < deadline) {
+      const [a, b] = await Promise.all([runner("runner-a"), runner("runner-b")]);
+      reports = [...a, ...b];
+      if (!reports.length) await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(reports.filter((r) => r.result === "success")).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await pbm.list({ mongodbUri: uri() })).snapshots?.length).toBe(before + 1);
+  });
+
+  it("deletes only its own backups beyond the retention count, keeping the data of others", async () => {
+    // Given a backup the schedule did not make
+    const manual = (await pbm.backup({ mongodbUri: uri() }, {})).name;
+    await new Promise((r) => setTimeout(r, 1500));
+    // When the schedule runs again (its third backup, retention count 2)
+    const reports = await untilReport("runner-a");
+    const mine = await withPbmClient(uri(), (admin) => admin.collection<{ _id: string }>(RUNS).find({ scheduleId: "schedule/every5" }).toArray());
+    const deleted = mine.filter((r) => r.deletedAt).map((r) => String(r._id));
+    expect(reports[0].deleted).toEqual(deleted);
+    expect(deleted).toHaveLength(1);
+    const names = ((await pbm.list({ mongodbUri: uri() })).snapshots ?? []).map((s) => s.name);
+    expect(names).toContain(manual);
+    expect(names).not.toContain(deleted[0]);
+  });
+
+  it("skips scheduled snapshots while a PitrPolicy is enabled, but runs the policy's base snapshots", async () => {
+    await withPbmClient(uri(), async (admin) => {
+      await upsertEntry(admin, { kind: "pitrPolicy", name: "pitr", enabled: true, declaredBy: {} });
+      await upsertEntry(admin, { kind: "pitrBase", name: "pitr", enabled: true, cron: "*/5 * * * *", backup: { type: "logical" }, retention: { count: 1 }, declaredBy: {} });
+    });
+    const seen = new Map<string, JobReport>();
+    const deadline = Date.now() + 40_000;
+    while (seen.size < 2 && Date.now() < deadline) {
+      for (const r of await runner("runner-a")) seen.set(r.schedule + r.result, r);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(seen.get("every5skipped")?.reason).toBe('PITR is enabled on this cluster by PitrPolicy "pitr"');
+    expect(seen.get("pitrsuccess")?.backup).toBeDefined();
+    await setEnabled("pitrPolicy", "pitr", false);
+    await setEnabled("pitrBase", "pitr", false);
+  });
+
+  it("does not rerun a fire time whose runner was killed mid-backup, and records its outcome once the lease expires", async () => {
+    await setEnabled("schedule", "every5", false);
+    // Runners here use the system clock, so this schedule fires every 3 real seconds.
+    await scheduledBackup.create({ mongodbUri: uri(), name: "killed", schedule: "*/3 * * * * *", type: "logical", enabled: true } as never);
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "pulumi-pbm"), "scheduler", "--interval", "1", "--lease", "2"], {
+      env: { ...process.env, PBM_MONGODB_URI: uri() },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let log = "";
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`the runner never started a backup: ${log}`)), 40_000);
+      child.stderr.on("data", (d) => {
+        log += d;
+        if (/killed: started backup/.test(log)) {
+          clearTimeout(t);
+          child.kill("SIGKILL");
+          resolve();
+        }
+      });
+    });
+    const started = /killed: started backup (\S+)/.exec(log)![1];
+    await setEnabled("schedule", "killed", false); // no new fire times from here on
+    // When the 2-second lease has expired and another runner passes
+    await new Promise((r) => setTimeout(r, 3000));
+    await runDueJobs({ mongodbUri: uri(), holder: "runner-b", pollMs: 200 });
+    // Then it records the outcome, and nothing ran that fire time again
+    const client = new MongoClient(uri());
+    try {
+      const runs = client.db("admin").collection<{ _id: string }>(RUNS);
+      const run = await runs.findOne({ _id: started });
+      expect(run?.status).toBe("done");
+      expect(await runs.countDocuments({ scheduleId: "schedule/killed", fireTime: run?.fireTime })).toBe(1);
+      const entry = await client.db("admin").collection<{ _id: string }>(SCHEDULES).findOne({ _id: "schedule/killed" });
+      expect(entry?.run).toMatchObject({ lastResult: "success" });
+      expect(entry?.run.lease).toBeUndefined();
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe("pulumi-pbm check and restore commands", () => {
+  const sandbox = useSandbox();
+  const uri = () => sandbox().cluster.mongodbUri;
+  let startIso = "";
+  const cli = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "pulumi-pbm"), ...args], {
+        env: { ...process.env, PATH: pathWithSimulator(process.env.PATH), PBM_MONGODB_URI: uri() },
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    });
+
+  beforeAll(async () => {
+    await createBucket(sandbox().s3, "pbm-backups");
+    // The health check compares with real time: the simulated history ends about 8 minutes ago.
+    const start = new Date(Math.floor(Date.now() / 1000) * 1000 - 4 * 3600_000);
+    startIso = start.toISOString().replace(".000Z", "Z");
+    await clock.set(uri(), start);
+    await runPbm(sandbox().cluster, ["config", "--file", "-"], { stdin: s3ConfigYaml(sandbox().s3, "pbm-backups", "rs0", "pitr:\n  enabled: true\n  oplogSpanMin: 10\n") });
+    await runPbm(sandbox().cluster, ["backup"]);
+    await clock.advance(uri(), 120);
+    await clock.advance(uri(), 3 * 3600 + 50 * 60);
+  });
+
+  it("exits 0 with a one-line OK when backups are fresh, and 1 with the reason when the PITR lag is too high", async () => {
+    const ok = await cli(["check", "--max-pitr-lag", "30m", "--max-snapshot-age", "26h"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe("OK: cluster rs0 backups are healthy\n");
+    const lagging = await cli(["check", "--max-pitr-lag", "5m", "--json"]);
+    expect(lagging.code).toBe(1);
+    expect(JSON.parse(lagging.stdout)).toMatchObject({ ok: false, cluster: "rs0", problems: [expect.stringMatching(/^last PITR chunk is \d+ min old \(allowed 5 min\)$/)] });
+    const stale = await cli(["check", "--max-snapshot-age", "1h"]);
+    expect(stale).toMatchObject({ code: 1, stdout: expect.stringMatching(/^UNHEALTHY: cluster rs0: last successful snapshot is \d+ min old \(allowed 60 min\)\n$/) });
+  });
+
+  it("exits 2 for bad durations and a missing URI, without a stack trace", async () => {
+    const bad = await cli(["check", "--max-pitr-lag", "soon"]);
+    expect(bad).toMatchObject({ code: 2, stdout: "" });
+    expect(bad.stderr).toBe('pulumi-pbm: "soon" is not a duration like 90s, 15m, 26h or 2d\n');
+    const noUri = await cli(["check", "--mongodb-uri-env", "NOT_SET_ANYWHERE"]);
+    expect(noUri.stderr).toMatch(/^pulumi-pbm: no MongoDB connection string: set NOT_SET_ANYWHERE/);
+  });
+
+  it("refuses a restore to an unrestorable time, naming the nearest restorable times", async () => {
+    const r = await cli(["restore", "--to", "2020-01-01T00:00:00Z"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot be restored to 2020-01-01T00:00:00.000Z: .*nearest restorable times: earliest after: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/);
+    expect(r.stderr).not.toContain(uri());
+  });
+
+  it("restores to a point in time inside the window and reports done", async () => {
+    await clock.run(uri(), 60);
+    const target = new Date(Date.parse(startIso) + 30 * 60_000).toISOString();
+    const r = await cli(["restore", "--to", target, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: "done", target });
+    expect(r.stderr).toMatch(/restore .*: done/);
+  });
+});
