@@ -12,7 +12,16 @@ const location = new BackupLocation("backups", {
   credentials: { accessKeyId: config.requireSecret("accessKeyId"), secretAccessKey: config.requireSecret("secretAccessKey") },
 });
 
-const pitr = new PitrPolicy("pitr", { mongodbUri, oplogSpanMin: config.getNumber("oplogSpanMin") ?? 10 }, { dependsOn: [location] });
+const baseSchedule = config.get("baseSnapshotSchedule"); // e.g. "0 3 * * *": fresh PITR bases, run by `pulumi-pbm scheduler`
+const pitr = new PitrPolicy(
+  "pitr",
+  {
+    mongodbUri,
+    oplogSpanMin: config.getNumber("oplogSpanMin") ?? 10,
+    ...(baseSchedule ? { baseSnapshotSchedule: { schedule: baseSchedule, retention: { count: 3 } } } : {}),
+  },
+  { dependsOn: [location] },
+);
 
 const inventory = BackupInventory.get("inventory", { mongodbUri }, { dependsOn: [pitr] });
 

@@ -1,5 +1,6 @@
 // The README's main command: the quickstart stack end to end against the sandbox, with the pbm simulator's
 // clock running 60× faster than real time (one real second is one simulated minute).
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { readInventory, type Inventory } from "../../provider/inventory";
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
         accessKeyId: { value: sb.s3.accessKeyId, secret: true },
         secretAccessKey: { value: sb.s3.secretAccessKey, secret: true },
         oplogSpanMin: { value: "1" },
+        // Real-time cron with seconds: the runner takes a fresh PITR base snapshot every 8 seconds.
+        baseSnapshotSchedule: { value: "*/8 * * * * *" },
       },
     });
     say("pulumi up (examples/quickstart): BackupLocation + PitrPolicy + BackupInventory");
@@ -60,13 +63,31 @@ async function main(): Promise<void> {
     summary.push(`pulumi up: ${up.summary.result}, ${Object.entries(up.summary.resourceChanges ?? {}).map(([k, v]) => `${v} ${k}`).join(", ")}`);
     say(`Base snapshot ${up.outputs.baseSnapshot?.value ?? "(already present)"} started by the PitrPolicy; watching the inventory fill`);
 
+    say("Starting the runner: pulumi-pbm scheduler (runs the PitrPolicy's base-snapshot cadence from the cluster's registry)");
+    const runner = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "pulumi-pbm"), "scheduler", "--interval", "1"], {
+      env: { ...process.env, PBM_MONGODB_URI: uri },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let runnerLines = 0;
+    runner.stderr.on("data", (d: Buffer) => {
+      for (const line of d.toString().split("\n").filter(Boolean)) {
+        runnerLines++;
+        say(`  runner │ ${line.replace(/^\S+ /, "")}`);
+      }
+    });
     let inv = await readInventory({ mongodbUri: uri });
-    for (let i = 0; i < 10; i++) {
-      await sleep(2000);
-      inv = await readInventory({ mongodbUri: uri });
-      say(`inventory: ${describe(inv)}`);
-      if (inv.pitrRanges.some((r) => r.backed) && i >= 5) break;
+    try {
+      for (let i = 0; i < 12; i++) {
+        await sleep(2000);
+        inv = await readInventory({ mongodbUri: uri });
+        say(`inventory: ${describe(inv)}`);
+        if (inv.snapshots.filter((s) => s.schedule).length >= 2 && inv.pitrRanges.some((r) => r.backed)) break;
+      }
+    } finally {
+      runner.kill("SIGTERM");
     }
+    const byRunner = inv.snapshots.filter((s) => s.schedule).length;
+    summary.push(`runner: ${byRunner} base snapshot(s) taken on schedule (${runnerLines} runner log lines)`);
     summary.push(`inventory: ${describe(inv)}`);
 
     say("pulumi up again: the stack's outputs now carry the inventory");

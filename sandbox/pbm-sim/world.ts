@@ -553,7 +553,8 @@ export class World {
         continue;
       }
       await this.col("pbmLockOp").updateOne({ replset: rs.name, type: "pitr" }, { $set: { replset: rs.name, type: "pitr", node: node.host, hb: ts(now), epoch: cfg.epoch } }, { upsert: true });
-      if (running) continue; // paused for the logical backup on the same storage
+      // A logical backup on the same storage pauses slicing: the slicer cuts a last chunk at the backup's start.
+      const until = running ? Math.min(now, running.start_ts) : now;
       const last = (await this.col("pbmPITRChunks").find({ rs: rs.name }).sort({ end_ts: -1 }).limit(1).toArray())[0];
       const baseEnd = base ? tsSec(base.last_write_ts) : undefined;
       let start: number;
@@ -577,10 +578,11 @@ export class World {
       else start = enabledAt;
       const windowStart = now - this.settings.oplogWindowMin * 60;
       if (start < windowStart) start = Math.max(windowStart, baseEnd ?? windowStart);
-      while (start + span <= now && chunks.length < 200_000) {
+      while (start + span <= until && chunks.length < 200_000) {
         addChunk(start, start + span);
         start += span;
       }
+      if (running && start < until) addChunk(start, until);
       if (chunks.length) {
         await storage.putMany(files, 32);
         await this.col("pbmPITRChunks").insertMany(chunks, { ordered: false }).catch((err) => {
