@@ -16,7 +16,8 @@ export interface S3ProbeTarget {
 const HINTS: Record<string, string> = {
   NoSuchBucket: "the bucket does not exist. Create it first, or fix bucket/region",
   NotFound: "the bucket does not exist. Create it first, or fix bucket/region",
-  AccessDenied: "access denied. Give the credentials s3:ListBucket, s3:PutObject, s3:GetObject and s3:DeleteObject on it",
+  AccessDenied: "access denied (HTTP 403). Check credentials.accessKeyId/secretAccessKey, and give them s3:ListBucket, s3:PutObject, s3:GetObject and s3:DeleteObject on it",
+  PermanentRedirect: "the bucket is in another region. Set region to the bucket's region",
   Forbidden: "access denied. Give the credentials s3:ListBucket, s3:PutObject, s3:GetObject and s3:DeleteObject on it",
   InvalidAccessKeyId: "the access key id is not known to this endpoint. Check credentials.accessKeyId",
   SignatureDoesNotMatch: "the secret access key is wrong. Check credentials.secretAccessKey",
@@ -44,7 +45,9 @@ export async function probeBucket(t: S3ProbeTarget, resource: string): Promise<v
     await client.send(new s3.DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
   } catch (cause) {
     const e = cause as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; code?: string; message?: string };
-    const name = e.name === "UnknownError" || !e.name ? (e.$metadata?.httpStatusCode === 403 ? "AccessDenied" : e.$metadata?.httpStatusCode === 404 ? "NoSuchBucket" : e.code ?? "") : e.name;
+    const status = e.$metadata?.httpStatusCode;
+    // HEAD responses have no body, so the SDK names their errors only by status.
+    const name = !e.name || /^Unknown/.test(e.name) ? (status === 403 ? "AccessDenied" : status === 404 ? "NoSuchBucket" : status === 301 ? "PermanentRedirect" : e.code ?? "") : e.name;
     const unreachable = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up/.test(String(e.code ?? e.message));
     const why = unreachable ? `the endpoint is unreachable (${e.code ?? e.message}). Check endpointUrl and the network path` : HINTS[name] ?? `${name || "error"}: ${e.message ?? ""}`;
     throw new PbmStateError("S3_PROBE", `BackupLocation "${resource}": ${where} is not usable (${step} failed): ${why}`, { cause, solution: "" });
