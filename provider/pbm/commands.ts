@@ -1,7 +1,7 @@
 // The typed pbm API the rest of the provider uses. Each function is one pbm invocation (plus the cached
 // version check).
 import * as out from "./output";
-import { runPbm, runPbmRaw, parsePbmJson, type PbmRunOptions } from "./run";
+import { runPbm, runPbmRaw, parsePbmJson, whenIdle, type PbmRunOptions } from "./run";
 import { pbmFeatures } from "./version";
 
 export type { PbmRunOptions } from "./run";
@@ -13,14 +13,14 @@ export const pbm = {
   async applyConfig(yaml: string, o: PbmRunOptions & { waitSec?: number }) {
     const f = await pbmFeatures(o);
     const wait = f.configWait && f.waitTime ? ["--wait", `--wait-time=${o.waitSec ?? 120}s`] : [];
-    return runPbm(["config", "--file", "-", ...wait], out.anyOut, { ...o, stdin: yaml });
+    return whenIdle("pbm config --file", o.waitSec ?? 120, () => runPbm(["config", "--file", "-", ...wait], out.anyOut, { ...o, stdin: yaml }));
   },
 
   /** `pbm config --set k=v ...` in one call. Never pass secrets here (pbm echoes values). */
   async setConfig(values: Record<string, string | number | boolean>, o: PbmRunOptions) {
     await pbmFeatures(o);
     const args = ["config", ...Object.entries(values).flatMap(([k, v]) => ["--set", `${k}=${v}`])];
-    return runPbm(args, out.setOut, o);
+    return whenIdle("pbm config --set", o.timeoutSec ?? 120, () => runPbm(args, out.setOut, o));
   },
 
   async status(o: PbmRunOptions, sections: ("cluster" | "pitr" | "running" | "backups")[] = []) {

@@ -44,7 +44,8 @@ export async function runPbmRaw(args: readonly string[], o: PbmRunOptions & { st
   if (r.exitCode !== 0) {
     const message = redact(pbmErrorMessage(stdout, stderr) ?? `exit code ${r.exitCode}`, secrets);
     debug("failed %s: %s", shown, message);
-    throw new PbmCommandError("PBM_FAILED", `${shown} exited with code ${r.exitCode}: ${message}`, r.exitCode, redact(stderr, secrets), false);
+    const busy = /another operation in progress/.test(message);
+    throw new PbmCommandError("PBM_FAILED", `${shown} exited with code ${r.exitCode}: ${message}`, r.exitCode, redact(stderr, secrets), false, busy ? { solution: "Wait for that operation to finish (`pbm status`), then rerun." } : undefined);
   }
   return { stdout, stderr, exitCode: 0 };
 }
@@ -92,6 +93,27 @@ export function parsePbmJson<T>(args: readonly string[], stdout: string, schema:
   if (!parsed.success)
     throw new PbmCommandError("PBM_OUTPUT", `pbm ${args.join(" ")} printed JSON of an unexpected shape (${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message})`, 0, "", false);
   return parsed.data;
+}
+
+/** True for pbm's "another operation in progress" (a backup, restore or resync holds pbm's lock). */
+export function isBusy(err: unknown): boolean {
+  return err instanceof PbmCommandError && /another operation in progress/.test(err.message);
+}
+
+/** Retries a pbm call while another pbm operation holds the lock, up to `waitSec`. */
+export async function whenIdle<T>(what: string, waitSec: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + waitSec * 1000;
+  let told = false;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() > deadline) throw err;
+      if (!told) console.log(`pulumi-pbm: ${what}: waiting up to ${waitSec}s for pbm's running operation to finish`);
+      told = true;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
 }
 
 export async function runPbm<T>(args: readonly string[], schema: z.ZodType<T>, o: PbmRunOptions & { stdin?: string }): Promise<T> {
