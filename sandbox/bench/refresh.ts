@@ -37,6 +37,7 @@ async function main() {
   console.log(`starting ${N} FerretDB clusters and MinIO...`);
   const names = Array.from({ length: N }, (_, i) => `bench${i}`);
   const sb = await startSandbox({ replSets: names, pulumi: true });
+  process.env.PATH = pathWithSimulator(process.env.PATH);
   const record = path.join(tmpdir(), `pbm-bench-${process.pid}.jsonl`);
   try {
     const s3 = new S3Client({ endpoint: sb.s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey } });
