@@ -128,8 +128,9 @@ export async function main(argv: string[]): Promise<number> {
     await client?.close().catch(() => undefined);
   }
   void isTopVersion;
-  process.stdout.write(out.stdout);
-  process.stderr.write(out.stderr);
+  // Wait until both streams are flushed: exiting right after a large write to a pipe would cut it short.
+  await new Promise<void>((r) => process.stdout.write(out.stdout, () => r()));
+  await new Promise<void>((r) => process.stderr.write(out.stderr, () => r()));
   record(argv, stdinUsed, out.exitCode, startedAt);
   return out.exitCode;
 }
