@@ -74,7 +74,13 @@ function describeChanges(old: Record<string, any> | undefined, next: Record<stri
   const a = old.s3 ?? {};
   const b = (next.s3 ?? {}) as Record<string, unknown>;
   const out: string[] = [];
-  for (const k of ["bucket", "prefix", "region", "endpointUrl", "forcePathStyle", "storageClass"]) if ((a[k] ?? "") !== (b[k] ?? "")) out.push(`storage.s3.${k}: ${JSON.stringify(a[k] ?? "")} -> ${JSON.stringify(b[k] ?? "")}`);
+  // pbm fills these when absent, so absent and default are the same setting.
+  const defaults: Record<string, unknown> = { region: "us-east-1", forcePathStyle: true, storageClass: "STANDARD", prefix: "", endpointUrl: "" };
+  for (const k of ["bucket", "prefix", "region", "endpointUrl", "forcePathStyle", "storageClass"]) {
+    const before = a[k] ?? defaults[k] ?? "";
+    const after = b[k] ?? defaults[k] ?? "";
+    if (before !== after) out.push(`storage.s3.${k}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+  }
   if (canonical(a.credentials ?? null) !== canonical(b.credentials ?? null)) out.push("storage.s3.credentials: changed");
   return out;
 }
