@@ -8,18 +8,8 @@ export interface BackupInventoryArgs {
   pbmPath?: pulumi.Input<string>;
 }
 
-export interface InventorySnapshot {
-  name: string;
-  type: string;
-  status: string;
-  sizeBytes: number;
-  startTime: string;
-  restoreToTime: string;
-  profile?: string;
-  /** The ScheduledBackup (or PitrPolicy base cadence) that made it, when the runner did. */
-  schedule?: string;
-  error?: string;
-}
+export type { InventorySnapshot } from "../provider/inventory";
+import type { InventorySnapshot } from "../provider/inventory";
 
 /**
  * The backup inventory of a cluster, read on every preview, up and refresh (`pbm status`, one call):
