@@ -49,6 +49,8 @@ export interface Settings {
   timings: { backupSec: number; restoreSec: number; resyncSec: number };
   /** Oplog window: slicing that was interrupted longer than this resumes with a gap. */
   oplogWindowMin: number;
+  /** Replica sets whose slicing was seen stopped, since when (unix seconds). */
+  pitrInterrupted?: Record<string, number>;
   mongodbVersion: string;
   version?: string;
 }
@@ -530,6 +532,7 @@ export class World {
     const now = this.nowSec();
     if (!cfg?.pitr?.enabled || !cfg.storage) {
       await this.col("pbmLockOp").deleteMany({ type: "pitr" });
+      for (const rs of this.replsets()) await this.markInterrupted(rs.name, now);
       return;
     }
     const span = Math.max(1, Math.round(Number(cfg.pitr.oplogSpanMin ?? 10) * 60));
@@ -541,6 +544,7 @@ export class World {
       const node = this.worker(rs);
       if (!node) {
         await this.col("pbmLockOp").deleteMany({ type: "pitr", replset: rs.name });
+        await this.markInterrupted(rs.name, now);
         continue;
       }
       if (!base && !cfg.pitr.oplogOnly) {
@@ -576,8 +580,11 @@ export class World {
         start = baseEnd!;
       } else if (baseEnd !== undefined) start = baseEnd;
       else start = enabledAt;
+      // After an observed interruption, oplog older than the window is gone: slicing resumes with a gap.
+      const interrupted = this.settings.pitrInterrupted?.[rs.name];
       const windowStart = now - this.settings.oplogWindowMin * 60;
-      if (start < windowStart) start = Math.max(windowStart, baseEnd ?? windowStart);
+      if (interrupted !== undefined && start < windowStart) start = Math.max(windowStart, baseEnd ?? windowStart);
+      if (interrupted !== undefined) await this.col(SETTINGS).updateOne({ _id: "world" }, { $unset: { [`pitrInterrupted.${rs.name}`]: "" } });
       while (start + span <= until && chunks.length < 200_000) {
         addChunk(start, start + span);
         start += span;
@@ -593,6 +600,13 @@ export class World {
       }
       await this.col("pbmPITR").updateOne({}, { $set: { start_ts: now, hb: ts(now), status: "running" } }, { upsert: true });
     }
+  }
+
+  /** Remembers that slicing stopped on a replica set (agents down or PITR off), for the oplog window. */
+  private async markInterrupted(rs: string, now: number): Promise<void> {
+    if (this.settings.pitrInterrupted?.[rs] !== undefined) return;
+    await this.col(SETTINGS).updateOne({ _id: "world" }, { $set: { [`pitrInterrupted.${rs}`]: now } }, { upsert: true });
+    this.settings.pitrInterrupted = { ...(this.settings.pitrInterrupted ?? {}), [rs]: now };
   }
 
   private async logPitrErrorOnce(rs: string, node: string, epoch: Timestamp | undefined, msg: string): Promise<void> {

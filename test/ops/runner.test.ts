@@ -204,4 +204,24 @@ describe("pulumi-pbm check and restore commands", () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ status: "done", target });
     expect(r.stderr).toMatch(/restore .*: done/);
   });
+  it("shows the inventory as a table with the PITR timeline, and as JSON read straight from the bucket", async () => {
+    const table = await cli(["inventory"]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^cluster rs0: PITR /);
+    expect(table.stdout).toContain("PITR TIMELINE");
+    const live = JSON.parse((await cli(["inventory", "--json"])).stdout);
+    const s3 = sandbox().s3;
+    const stored = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "pulumi-pbm"), "inventory", "--json", "--from-storage", "--bucket", "pbm-backups", "--prefix", "rs0", "--endpoint-url", s3.endpoint], {
+        env: { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, PBM_MONGODB_URI: "" },
+      });
+      let stdout = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.on("exit", (code) => resolve({ code: code ?? 1, stdout }));
+    });
+    expect(stored.code).toBe(0);
+    const fromBucket = JSON.parse(stored.stdout);
+    expect(fromBucket.pitrRanges).toEqual(live.pitrRanges);
+    expect(fromBucket.snapshots.map((x: { name: string }) => x.name)).toEqual(live.snapshots.filter((x: { status: string }) => x.status === "done").map((x: { name: string }) => x.name));
+  });
 });

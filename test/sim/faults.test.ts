@@ -73,3 +73,49 @@ describe("pbm simulator faults", () => {
     }
   });
 });
+
+describe("pbm simulator, sharded topology", () => {
+  const sandbox = useSandbox();
+  const uri = () => sandbox().cluster.mongodbUri;
+
+  it("intersects the shards' timelines: a gap on one shard cuts the cluster's PITR range (§3.4)", async () => {
+    process.env.PATH = pathWithSimulator(process.env.PATH);
+    await createBucket(sandbox().s3, "pbm-backups");
+    await configureSimulator(uri(), {
+      oplogWindowMin: 30,
+      topology: {
+        sharded: true,
+        replsets: [
+          { name: "cfg", configsvr: true, members: [{ host: "cfg1:27019", role: "P" }, { host: "cfg2:27019", role: "S" }] },
+          { name: "shard1", members: [{ host: "s1a:27018", role: "P" }, { host: "s1b:27018", role: "S" }] },
+        ],
+      },
+    });
+    await clock.set(uri(), new Date("2026-06-20T10:00:00Z"));
+    const c = sandbox().cluster;
+    await runPbm(c, ["config", "--file", "-"], { stdin: s3ConfigYaml(sandbox().s3, "pbm-backups", "cluster", "pitr:\n  enabled: true\n  oplogSpanMin: 10\n") });
+    await runPbm(c, ["backup"]);
+    await clock.advance(uri(), 120);
+    await clock.advance(uri(), 3600);
+    const st = lastJson((await runPbm(c, ["status", "-s", "cluster", "-o", "json"])).stdout);
+    expect(st.cluster.map((rs: { rs: string }) => rs.rs).sort()).toEqual(["cfg", "shard1"]);
+    const before = lastJson((await runPbm(c, ["list", "--full", "-o", "json"])).stdout);
+    expect(before.pitr.ranges).toHaveLength(1);
+    expect(Object.keys(before.pitr.rsRanges).sort()).toEqual(["cfg", "shard1"]);
+
+    // When shard1's agents are down longer than the oplog window
+    await configureSimulator(uri(), { agentsDown: ["s1a:27018", "s1b:27018"] });
+    await runPbm(c, ["status", "-s", "running"]);
+    await clock.advance(uri(), 2 * 3600);
+    await configureSimulator(uri(), { agentsDown: [] });
+    await clock.advance(uri(), 1800);
+
+    // Then cfg's timeline is whole, shard1's has a gap, and the cluster's restorable range stops at the gap
+    const after = lastJson((await runPbm(c, ["list", "--full", "--unbacked", "-o", "json"])).stdout);
+    expect(after.pitr.rsRanges.cfg).toHaveLength(1);
+    expect(after.pitr.rsRanges.shard1).toHaveLength(2);
+    expect(after.pitr.ranges).toHaveLength(2);
+    expect(after.pitr.ranges[0].range.end).toBe(after.pitr.rsRanges.shard1[0].range.end);
+    expect(after.pitr.ranges[1].noBaseSnapshot).toBe(true);
+  });
+});
