@@ -11,3 +11,7 @@ export const scheduledBackup = encodable(scheduledBackupHandlers);
 export const backupInventory = encodable(backupInventoryHandlers);
 export { readInventory, type Inventory } from "./inventory";
 export { ERROR_CODES } from "./errors";
+export { restoreToPointInTime, restoreBackup, type RestoreResult } from "./ops/restore";
+export { checkHealth, type HealthReport } from "./ops/health";
+export { runDueJobs, runScheduler } from "./ops/scheduler";
+export { readInventoryFromStorage } from "./ops/storageInventory";

@@ -8,3 +8,15 @@ export async function getBackupInventory(args: { mongodbUri: string; pbmPath?: s
   const { readInventory } = require("pulumi-pbm/provider") as typeof import("../provider");
   return readInventory(args);
 }
+
+/** Restores the cluster to a point in time after checking it is restorable (an action, not a resource). */
+export async function restoreToPointInTime(args: { mongodbUri: string; to: Date; namespaces?: string[]; onProgress?: (line: string) => void; pbmPath?: string }) {
+  const { restoreToPointInTime: restore } = require("pulumi-pbm/provider") as typeof import("../provider");
+  return restore(args);
+}
+
+/** Restores one snapshot by name (an action, not a resource). */
+export async function restoreBackup(args: { mongodbUri: string; backup: string; namespaces?: string[]; onProgress?: (line: string) => void; pbmPath?: string }) {
+  const { restoreBackup: restore } = require("pulumi-pbm/provider") as typeof import("../provider");
+  return restore(args);
+}
