@@ -9,12 +9,8 @@ import { clock, configureSimulator, pathWithSimulator } from "../pbm-sim/control
 import { openStack } from "../stack";
 import { REPO_ROOT, startSandbox, type Sandbox } from "../testbed";
 
-// The AWS SDK warns about Node 20 on every load; the demo's output is for people.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((w: string | Error, ...rest: unknown[]) => {
-  if (String((w as Error)?.name ?? "") === "NodeVersionSupportWarning" || /NodeVersionSupportWarning|node >=22/.test(String(w)) || rest.includes("NodeVersionSupportWarning")) return;
-  (emitWarning as (...a: unknown[]) => void)(w, ...rest);
-}) as typeof process.emitWarning;
+// The AWS SDK warns on every process that Node 20 support ends in 2027; the demo's output is for people.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s`;
