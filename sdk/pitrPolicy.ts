@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { declareForPitrRule } from "./rule";
 import { pitrPolicyProvider } from "./shim";
 
 export interface PitrPolicyArgs {
@@ -68,5 +69,6 @@ export class PitrPolicy extends pulumi.dynamic.Resource {
       "pbm",
       "PitrPolicy",
     );
+    declareForPitrRule("pitrPolicy", name, args.mongodbUri, args.enabled);
   }
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { declareForPitrRule } from "./rule";
 import { scheduledBackupProvider } from "./shim";
 
 export interface ScheduledBackupArgs {
@@ -56,5 +57,6 @@ export class ScheduledBackup extends pulumi.dynamic.Resource {
       "pbm",
       "ScheduledBackup",
     );
+    declareForPitrRule("schedule", args.name ?? name, args.mongodbUri, args.enabled);
   }
 }

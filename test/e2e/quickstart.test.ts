@@ -106,6 +106,24 @@ describe("quickstart example through the real engine", () => {
     await otherCluster.destroy();
   });
 
+  it("rejects at preview an enabled PitrPolicy and an enabled ScheduledBackup that are both new in one program", async () => {
+    const stack = await programStack({
+      sandbox: sandbox(),
+      workDir: "sandbox/testprograms/ruleConflict",
+      program: "sandbox/testprograms/ruleConflict/index.js",
+      stackName: "conflict",
+      env,
+      config: { mongodbUri: { value: sandbox().clusters.rs1.mongodbUri, secret: true } },
+    });
+    const err = await stack.preview().then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain(`[PBMP-1002] ScheduledBackup "nightly": A snapshot backup for cluster '127.0.0.1:`);
+    expect(err?.message).toContain(`This program also enables PitrPolicy "pitr" there.`);
+    expect(err?.message).not.toMatch(/\n\s+at /); // no stack trace for bad input
+  });
+
   it("keeps every backup object in S3 on destroy and never stores or passes secrets in plain text", async () => {
     const sb = sandbox();
     const stack = await quickstart("dev");
