@@ -31,27 +31,16 @@ export function parseError(f: Features, cobraText: string, kingpinText: string):
 /** Splits argv into the command words, positional args and flags, validating flags against `specFor`. */
 export function parseArgs(argv: string[], f: Features, specFor: (command: string[]) => FlagSpec[] | undefined, commandDepth: (first: string) => number): Parsed {
   const flags = new Map<string, string[]>();
-  const words: string[] = [];
-  const rawFlags: { token: string; value?: string; next?: string; index: number }[] = [];
   let out = "text";
   let mongodbUri: string | undefined;
-
-  // First pass: find the command words so the command's flags are known.
   const tokens = [...argv];
+  // The command words decide which flags exist: find them first (flags may come before or after them).
   const positional: string[] = [];
-  for (let i = 0; i < tokens.length; i++) {
+  for (let i = 0; i < tokens.length && tokens[i] !== "--"; i++) {
     const t = tokens[i];
-    if (t === "--") {
-      positional.push(...tokens.slice(i + 1));
-      break;
-    }
-    if (t.startsWith("-") && t !== "-") {
-      rawFlags.push({ token: t, index: i });
-      continue;
-    }
-    positional.push(t);
+    if (t === "-o" || t === "--out" || t === "--mongodb-uri") i++; // a global flag's value, not a command word
+    else if (!t.startsWith("-") || t === "-") positional.push(t);
   }
-  // Values of flags that take one: resolved in the second pass together with the spec.
   const first = positional[0];
   const depth = first ? commandDepth(first) : 1;
   const specs = [...GLOBAL_FLAGS, ...(specFor(positional.slice(0, depth)) ?? [])];
@@ -95,8 +84,7 @@ export function parseArgs(argv: string[], f: Features, specFor: (command: string
   }
   if (flags.has("out")) out = flags.get("out")!.at(-1)!;
   if (flags.has("mongodb-uri")) mongodbUri = flags.get("mongodb-uri")!.at(-1)!;
-  words.push(...rest.slice(0, depth));
-  return { command: words, args: rest.slice(depth), flags, mongodbUri, out };
+  return { command: rest.slice(0, depth), args: rest.slice(depth), flags, mongodbUri, out };
 }
 
 export const flag = {

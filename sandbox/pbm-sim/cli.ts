@@ -69,9 +69,8 @@ export async function main(argv: string[]): Promise<number> {
   const uriFromEnv = process.env.PBM_MONGODB_URI;
   const explicitUri = argv.find((a, i) => a.startsWith("--mongodb-uri=") || argv[i - 1] === "--mongodb-uri");
   const uriGuess = explicitUri?.replace(/^--mongodb-uri=/, "") ?? uriFromEnv;
-  let v: PbmVersion = parseVersion(process.env.PBM_SIM_VERSION ?? (await storedVersion(uriGuess)) ?? DEFAULT_VERSION);
+  const v: PbmVersion = parseVersion(process.env.PBM_SIM_VERSION ?? (await storedVersion(uriGuess)) ?? DEFAULT_VERSION);
   const f = features(v);
-  const isTopVersion = argv.includes("version") && !argv.includes("describe-backup");
   let out = new Output("text", f);
   let client: Awaited<ReturnType<typeof connect>> | undefined;
   let world: World | undefined;
@@ -127,7 +126,6 @@ export async function main(argv: string[]): Promise<number> {
     world?.close();
     await client?.close().catch(() => undefined);
   }
-  void isTopVersion;
   // Wait until both streams are flushed: exiting right after a large write to a pipe would cut it short.
   await new Promise<void>((r) => process.stdout.write(out.stdout, () => r()));
   await new Promise<void>((r) => process.stderr.write(out.stderr, () => r()));

@@ -67,6 +67,8 @@ describe("pbm simulator, unconfigured cluster (2.15)", () => {
   it("prints pbm's version JSON without touching the database", async () => {
     const r = await runPbm(undefined, ["version", "--short", "-o", "json"], { version: "2.8.0" });
     expect(r).toEqual({ stdout: '{"Version":"2.8.0"}\n', stderr: "", exitCode: 0 });
+    // global flags may come before the command, as with cobra and kingpin
+    expect((await runPbm(undefined, ["-o", "json", "version", "--short"])).stdout).toBe('{"Version":"2.15.0"}\n');
     const full = lastJson((await runPbm(undefined, ["version", "-o", "json"])).stdout);
     expect(Object.keys(full)).toEqual(["Version", "Platform", "GitCommit", "GitBranch", "BuildTime", "GoVersion"]);
   });
