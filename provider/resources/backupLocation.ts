@@ -85,19 +85,21 @@ function describeChanges(old: Record<string, any> | undefined, next: Record<stri
   return out;
 }
 
-async function apply(name: string, i: BackupLocationInputs): Promise<BackupLocationOutputs> {
+async function apply(i: BackupLocationInputs): Promise<BackupLocationOutputs> {
+  // The provider never sees the Pulumi resource name; the storage path names the location in messages.
+  const name = storagePathOf(i);
   const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.resyncTimeoutSec + 60 };
+  const { cluster, current } = await withPbmClient(i.mongodbUri, async (admin) => ({ cluster: await clusterName(admin), current: await readPbmConfig(admin) }));
   await probeBucket(
     { bucket: i.bucket, prefix: i.prefix, region: i.region, endpointUrl: i.endpointUrl, forcePathStyle: i.forcePathStyle, accessKeyId: i.credentials?.accessKeyId, secretAccessKey: i.credentials?.secretAccessKey, sessionToken: i.credentials?.sessionToken },
-    name,
+    `BackupLocation ${name} for cluster "${cluster}"`,
   );
-  const { cluster, current } = await withPbmClient(i.mongodbUri, async (admin) => ({ cluster: await clusterName(admin), current: await readPbmConfig(admin) }));
   const storage = storageSection(i);
   let adoptedChanges: string[] = [];
   if (i.profile) {
     const f = await pbm.version(o);
-    if (!f.profiles) throw new PbmInputError("INPUT", `BackupLocation "${name}" on cluster "${cluster}": profile "${i.profile}" needs pbm 2.6 or newer, found ${f.version}`, { solution: "Upgrade pbm, or leave profile unset to use the main storage." });
-    if (!current) throw new PbmStateError("NOT_CONFIGURED", `BackupLocation "${name}": cluster "${cluster}" has no main pbm storage yet, which a profile needs`);
+    if (!f.profiles) throw new PbmInputError("INPUT", `BackupLocation ${name} on cluster "${cluster}": profile "${i.profile}" needs pbm 2.6 or newer, found ${f.version}`, { solution: "Upgrade pbm, or leave profile unset to use the main storage." });
+    if (!current) throw new PbmStateError("NOT_CONFIGURED", `BackupLocation ${name}: cluster "${cluster}" has no main pbm storage yet, which a profile needs`);
     await pbm.addProfile(i.profile, stringify({ storage }), o);
   } else {
     adoptedChanges = describeChanges(current?.storage, storage);
@@ -105,7 +107,7 @@ async function apply(name: string, i: BackupLocationInputs): Promise<BackupLocat
     const doc: Record<string, unknown> = { storage };
     for (const k of ["pitr", "backup", "restore"]) if (current?.[k] && Object.keys(current[k]).length) doc[k] = current[k];
     await pbm.applyConfig(stringify(doc), { ...o, waitSec: i.resyncTimeoutSec });
-    if (adoptedChanges.length) console.log(`pulumi-pbm: BackupLocation "${name}" adopted cluster "${cluster}"'s existing pbm storage and changed: ${adoptedChanges.join("; ")}`);
+    if (adoptedChanges.length) console.log(`pulumi-pbm: BackupLocation ${name} adopted cluster "${cluster}"'s existing pbm storage and changed: ${adoptedChanges.join("; ")}`);
   }
   return { ...i, cluster, storagePath: storagePathOf(i), adoptedChanges };
 }
@@ -126,7 +128,7 @@ export const backupLocation = {
   },
 
   async create(inputs: BackupLocationInputs) {
-    const outs = await apply("location", inputs);
+    const outs = await apply(inputs);
     return { id: `${outs.cluster}/${inputs.profile ?? "main"}`, outs };
   },
 
@@ -143,7 +145,7 @@ export const backupLocation = {
 
   async update(_id: string, olds: BackupLocationOutputs, news: BackupLocationInputs) {
     const identityChanged = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, IDENTITY).length > 0;
-    const outs = await apply("location", news);
+    const outs = await apply(news);
     return { outs: { ...outs, adoptedChanges: identityChanged ? outs.adoptedChanges : [] } };
   },
 

@@ -50,7 +50,7 @@ export async function probeBucket(t: S3ProbeTarget, resource: string): Promise<v
     const name = !e.name || /^Unknown/.test(e.name) ? (status === 403 ? "AccessDenied" : status === 404 ? "NoSuchBucket" : status === 301 ? "PermanentRedirect" : e.code ?? "") : e.name;
     const unreachable = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up/.test(String(e.code ?? e.message));
     const why = unreachable ? `the endpoint is unreachable (${e.code ?? e.message}). Check endpointUrl and the network path` : HINTS[name] ?? `${name || "error"}: ${e.message ?? ""}`;
-    throw new PbmStateError("S3_PROBE", `BackupLocation "${resource}": ${where} is not usable (${step} failed): ${why}`, { cause, solution: "" });
+    throw new PbmStateError("S3_PROBE", `${resource}: ${where} is not usable (${step} failed): ${why}`, { cause, solution: "" });
   } finally {
     client.destroy();
   }

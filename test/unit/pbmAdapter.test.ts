@@ -105,13 +105,13 @@ describe("probeBucket", () => {
 
   it("passes for a bucket the keys can write, leaving no marker behind", async () => {
     const s3 = sandbox().s3;
-    await probeBucket({ bucket: "probe-me", endpointUrl: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }, "loc");
+    await probeBucket({ bucket: "probe-me", endpointUrl: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }, "BackupLocation s3://probe-me");
   });
 
   it("fails with an S3-specific message for a missing bucket, a wrong secret, or an unreachable endpoint", async () => {
     const s3 = sandbox().s3;
     const base = { endpointUrl: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
-    await expect(probeBucket({ ...base, bucket: "no-such-bucket" }, "loc")).rejects.toThrow(/^\[PBMP-3002\] BackupLocation "loc": bucket "no-such-bucket" at http:\/\/127\.0\.0\.1:\d+ is not usable \(HeadBucket failed\): the bucket does not exist/);
+    await expect(probeBucket({ ...base, bucket: "no-such-bucket" }, "BackupLocation s3://no-such-bucket")).rejects.toThrow(/^\[PBMP-3002\] BackupLocation s3:\/\/no-such-bucket: bucket "no-such-bucket" at http:\/\/127\.0\.0\.1:\d+ is not usable \(HeadBucket failed\): the bucket does not exist/);
     const wrong = await probeBucket({ ...base, bucket: "probe-me", secretAccessKey: "not-the-secret-key" }, "loc").catch((e: Error) => e.message);
     expect(wrong).toMatch(/is not usable \(HeadBucket failed\): (access denied|the secret access key is wrong)/);
     expect(wrong).not.toContain("not-the-secret-key");

@@ -40,6 +40,15 @@ describe("resource handlers", () => {
     expect(cfg.backup.compression).toBe("zstd");
   });
 
+  it("BackupLocation.create fails with an S3 message naming the location and cluster, before pbm is touched, for a wrong key", async () => {
+    const before = lastJson((await runPbm(sandbox().cluster, ["config", "-o", "json"])).stdout);
+    const bad = { ...location(), prefix: "wrong-key", credentials: { accessKeyId: sandbox().s3.accessKeyId, secretAccessKey: "definitely-not-it" } };
+    const msg = await backupLocation.create(bad as never).catch((e: Error) => e.message);
+    expect(msg).toMatch(/^\[PBMP-3002\] BackupLocation s3:\/\/pbm-backups\/wrong-key for cluster "rs0": bucket "pbm-backups" at http:\/\/127\.0\.0\.1:\d+ is not usable \(HeadBucket failed\): access denied \(HTTP 403\)\. Check credentials/);
+    expect(msg).not.toContain("definitely-not-it");
+    expect(lastJson((await runPbm(sandbox().cluster, ["config", "-o", "json"])).stdout)).toEqual(before);
+  });
+
   it("BackupLocation.read reports the live storage so refresh sees drift", async () => {
     await runPbm(sandbox().cluster, ["config", "--set", "storage.s3.prefix=elsewhere"]);
     const r = await backupLocation.read("rs0/main", { ...location(), cluster: "rs0", storagePath: "s3://pbm-backups/moved", adoptedChanges: [] } as never);
