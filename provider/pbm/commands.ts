@@ -3,17 +3,26 @@
 import * as out from "./output";
 import { runPbm, runPbmRaw, parsePbmJson, whenIdle, type PbmRunOptions } from "./run";
 import { pbmFeatures } from "./version";
+import { PbmCommandError } from "../errors";
 
 export type { PbmRunOptions } from "./run";
 
 export const pbm = {
   version: (o: PbmRunOptions) => pbmFeatures(o),
 
-  /** `pbm config --file -`: the YAML (with secrets) travels on stdin; waits for the resync pbm starts. */
+  /**
+   * `pbm config --file`: the YAML (with secrets) travels on stdin; waits for the resync pbm starts. One
+   * argument (`--file=-`): kingpin releases (≤ 2.8) take `-` after a space for a missing value. Releases
+   * before 2.4 only read a path, so they get a private temp file, removed as soon as pbm exits.
+   */
   async applyConfig(yaml: string, o: PbmRunOptions & { waitSec?: number }) {
     const f = await pbmFeatures(o);
     const wait = f.configWait && f.waitTime ? ["--wait", `--wait-time=${o.waitSec ?? 120}s`] : [];
-    return whenIdle("pbm config --file", o.waitSec ?? 120, () => runPbm(["config", "--file", "-", ...wait], out.anyOut, { ...o, stdin: yaml }));
+    const run = () =>
+      f.configFromStdin
+        ? runPbm(["config", "--file=-", ...wait], out.anyOut, { ...o, stdin: yaml })
+        : withPrivateFile(yaml, (file) => runPbm(["config", `--file=${file}`, ...wait], out.anyOut, o));
+    return whenIdle("pbm config --file", o.waitSec ?? 120, run);
   },
 
   /** `pbm config --set k=v ...` in one call. Never pass secrets here (pbm echoes values). */
@@ -45,9 +54,13 @@ export const pbm = {
     return runPbm(args, out.backupOut, { ...o, timeoutSec: b.wait ? (b.waitSec ?? 3600) + 60 : o.timeoutSec });
   },
 
-  async describeBackup(name: string, o: PbmRunOptions) {
-    await pbmFeatures(o);
-    return runPbm(["describe-backup", name], out.describeBackupOut, o);
+  /** `describe-backup` (2.0+); older releases have only `list`, which carries the same status. */
+  async describeBackup(name: string, o: PbmRunOptions): Promise<out.DescribeBackup> {
+    const f = await pbmFeatures(o);
+    if (f.describeCommands) return runPbm(["describe-backup", name], out.describeBackupOut, o);
+    const found = (await runPbm(["list"], out.listOut, o)).snapshots?.find((s) => s.name === name);
+    if (!found) throw new PbmCommandError("PBM_FAILED", `pbm list has no backup named "${name}"`, 0, "", false, { solution: "Check the name with `pbm list`." });
+    return { name, type: found.type, status: found.status, error: found.error, size: found.size, last_write_ts: found.restoreTo };
   },
 
   /** Deletes one backup (and, for an incremental base, its chain) with the release's confirmation flag. */
@@ -69,25 +82,19 @@ export const pbm = {
     return runPbm(args, out.restoreOut, o);
   },
 
-  async describeRestore(name: string, o: PbmRunOptions) {
-    await pbmFeatures(o);
-    return runPbm(["describe-restore", name], out.describeRestoreOut, o);
+  /** `describe-restore` (2.0+); older releases list restores with `list --restore`. */
+  async describeRestore(name: string, o: PbmRunOptions): Promise<out.DescribeRestore> {
+    const f = await pbmFeatures(o);
+    if (f.describeCommands) return runPbm(["describe-restore", name], out.describeRestoreOut, o);
+    const found = (await runPbm(["list", "--restore"], out.restoreListOut, o)).find((r) => r.name === name);
+    if (!found) throw new PbmCommandError("PBM_FAILED", `pbm list --restore has no restore named "${name}"`, 0, "", false, { solution: "Check `pbm list --restore`." });
+    return { name, status: found.status, error: found.error, backup: found.snapshot };
   },
 
   /** `pbm profile add`: pbm reads the profile from a file, so its secrets go to a private temp file, removed at once. */
   async addProfile(name: string, yaml: string, o: PbmRunOptions) {
     await pbmFeatures(o);
-    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const path = await import("node:path");
-    const dir = mkdtempSync(path.join(tmpdir(), "pulumi-pbm-"));
-    const file = path.join(dir, "profile.yaml");
-    try {
-      writeFileSync(file, yaml, { mode: 0o600 });
-      return await runPbm(["profile", "add", name, file, "--wait"], out.msgOut, o);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    return withPrivateFile(yaml, (file) => runPbm(["profile", "add", name, file, "--wait"], out.msgOut, o));
   },
 
   async removeProfile(name: string, o: PbmRunOptions) {
@@ -100,3 +107,18 @@ export const pbm = {
     return runPbm(["config", "--force-resync", ...(f.waitTime ? ["--wait", `--wait-time=${o.waitSec ?? 120}s`] : [])], out.msgOut, o);
   },
 };
+
+/** Runs `fn` with `text` in a file only this user can read, in a fresh private directory removed afterwards. */
+async function withPrivateFile<T>(text: string, fn: (file: string) => Promise<T>): Promise<T> {
+  const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const path = await import("node:path");
+  const dir = mkdtempSync(path.join(tmpdir(), "pulumi-pbm-"));
+  const file = path.join(dir, "config.yaml");
+  try {
+    writeFileSync(file, text, { mode: 0o600 });
+    return await fn(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

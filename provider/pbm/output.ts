@@ -37,7 +37,8 @@ export type Snapshot = z.output<typeof snapshot>;
 
 export const listOut = z.object({
   snapshots: z.array(snapshot).nullable(),
-  pitr: z.object({ on: z.boolean(), ranges: z.array(pitrRange), rsRanges: z.record(z.string(), z.array(pitrRange)).optional() }).optional(),
+  // 1.8 prints `"ranges": null` when there are none.
+  pitr: z.object({ on: z.boolean(), ranges: z.array(pitrRange).nullable().transform((r) => r ?? []), rsRanges: z.record(z.string(), z.array(pitrRange)).optional() }).optional(),
 });
 
 const node = z
@@ -76,7 +77,16 @@ export const describeBackupOut = z.object({
 
 export const restoreOut = z.object({ name: z.string(), snapshot: z.string().optional() }).or(z.object({}).transform(() => ({ name: "" })));
 
+export type DescribeBackup = z.output<typeof describeBackupOut>;
+
 export const describeRestoreOut = z.object({ name: z.string(), status: z.string(), error: z.string().optional(), backup: z.string().optional() });
+export type DescribeRestore = z.output<typeof describeRestoreOut>;
+
+/** `list --restore` (what 1.x has instead of describe-restore). */
+export const restoreListOut = z
+  .array(z.object({ name: z.string().optional(), status: z.string(), error: z.string().optional(), snapshot: z.string().optional() }))
+  .nullable()
+  .transform((l) => (l ?? []).map((r) => ({ ...r, name: r.name ?? "" })));
 
 export const msgOut = z.object({ msg: z.string() });
 export const setOut = z.array(z.object({ key: z.string(), value: z.string() }));

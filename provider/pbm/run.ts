@@ -2,7 +2,7 @@
 // always `--out=json`, a timeout on every call, and typed errors that never carry secrets.
 import type { z } from "zod";
 import debugFactory from "debug";
-import { PbmCommandError, redact } from "../errors";
+import { PbmCommandError, redact, type ErrorKey } from "../errors";
 
 const debug = debugFactory("pulumi-pbm:pbm");
 
@@ -44,10 +44,27 @@ export async function runPbmRaw(args: readonly string[], o: PbmRunOptions & { st
   if (r.exitCode !== 0) {
     const message = redact(pbmErrorMessage(stdout, stderr) ?? `exit code ${r.exitCode}`, secrets);
     debug("failed %s: %s", shown, message);
-    const busy = /another operation in progress/.test(message);
-    throw new PbmCommandError("PBM_FAILED", `${shown} exited with code ${r.exitCode}: ${message}`, r.exitCode, redact(stderr, secrets), false, busy ? { solution: "Wait for that operation to finish (`pbm status`), then rerun." } : undefined);
+    const { key, solution } = classifyFailure(message);
+    throw new PbmCommandError(key, `${shown} exited with code ${r.exitCode}: ${message}`, r.exitCode, redact(stderr, secrets), false, solution ? { solution } : undefined);
   }
   return { stdout, stderr, exitCode: 0 };
+}
+
+/**
+ * What a pbm failure means for the user: the error code and what to do. Only failures that involve the
+ * agents get the "check that pbm-agent runs" advice; the rest say what pbm itself refused.
+ */
+export function classifyFailure(message: string): { key: ErrorKey; solution?: string } {
+  if (/another operation in progress/.test(message)) return { key: "PBM_FAILED", solution: "Wait for that operation to finish (`pbm status`), then rerun." };
+  if (/unable to add custom RootCAs/.test(message))
+    return {
+      key: "PBM_FAILED",
+      solution: "pbm cannot use the AWS_CA_BUNDLE environment variable; unset it for the process that runs pulumi (pbm then uses the system's CA certificates).",
+    };
+  if (/no (config|store) set|get config: .*no documents in result|mongo: no documents in result/.test(message)) return { key: "NOT_CONFIGURED" };
+  if (/connect to mongodb|server selection|connection\(|Authentication failed|auth error|no reachable servers|i\/o timeout|connection refused/i.test(message)) return { key: "MONGO_UNREACHABLE" };
+  if (/agent|no progress from leader|heartbeat|stale|pre-check/i.test(message)) return { key: "PBM_FAILED" };
+  return { key: "PBM_FAILED", solution: "pbm refused the request as given; see its message above." };
 }
 
 /** pbm's error text: `Error: …` on stderr (2.9+), or `{"Error": …}` on stdout (≤ 2.8, connection errors). */

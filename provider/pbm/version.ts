@@ -17,6 +17,10 @@ export interface PbmFeatures {
   profiles: boolean;
   /** `backup --wait` (1.8+). */
   backupWait: boolean;
+  /** `config --file -` reads stdin (2.4+); older releases read the path. */
+  configFromStdin: boolean;
+  /** `describe-backup` and `describe-restore` (2.0+). */
+  describeCommands: boolean;
 }
 
 const cache = new Map<string, Promise<PbmFeatures>>();
@@ -30,7 +34,7 @@ function cmp(v: string, spec: string): number {
 
 export function featuresOf(version: string): PbmFeatures {
   const ge = (s: string) => cmp(version, s) >= 0;
-  return { version, restoreYes: ge("2.14.0"), deleteNeedsConfirmation: ge("2.4.0"), waitTime: ge("2.6.0"), configWait: ge("2.4.0"), profiles: ge("2.6.0"), backupWait: ge("1.8.0") };
+  return { version, restoreYes: ge("2.14.0"), deleteNeedsConfirmation: ge("2.4.0"), waitTime: ge("2.6.0"), configWait: ge("2.4.0"), profiles: ge("2.6.0"), backupWait: ge("1.8.0"), configFromStdin: ge("2.4.0"), describeCommands: ge("2.0.0") };
 }
 
 /** `pbm version --short`, once per URI and process; rejects pbm older than 1.6.0. */

@@ -69,6 +69,22 @@ function inputsFromStorage(storage: Record<string, any>, old: BackupLocationInpu
 
 const storagePathOf = (i: BackupLocationInputs) => `s3://${[i.bucket, i.prefix].filter(Boolean).join("/")}`;
 
+/**
+ * Credentials by what they mean: real pbm stores `session-token: ""` and an empty `vault` block beside the
+ * keys (2.9+), which say nothing; only non-empty values count.
+ */
+function credentialsMeaning(c: unknown): Record<string, unknown> | null {
+  if (!c || typeof c !== "object") return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c as Record<string, unknown>)) {
+    if (v && typeof v === "object") {
+      const inner = credentialsMeaning(v);
+      if (inner && Object.keys(inner).length) out[k] = inner;
+    } else if (v !== "" && v !== undefined && v !== null) out[k] = v;
+  }
+  return Object.keys(out).length ? out : null;
+}
+
 function describeChanges(old: Record<string, any> | undefined, next: Record<string, unknown>): string[] {
   if (!old) return [];
   const a = old.s3 ?? {};
@@ -81,7 +97,7 @@ function describeChanges(old: Record<string, any> | undefined, next: Record<stri
     const after = b[k] ?? defaults[k] ?? "";
     if (before !== after) out.push(`storage.s3.${k}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
   }
-  if (canonical(a.credentials ?? null) !== canonical(b.credentials ?? null)) out.push("storage.s3.credentials: changed");
+  if (canonical(credentialsMeaning(a.credentials)) !== canonical(credentialsMeaning(b.credentials))) out.push("storage.s3.credentials: changed");
   return out;
 }
 

@@ -5,7 +5,7 @@ import path from "node:path";
 import { MongoClient } from "mongodb";
 import { REPO_ROOT } from "../testbed";
 import { features, parseVersion, DEFAULT_VERSION } from "./version";
-import { DEFAULT_TIMINGS, SETTINGS, World, type Faults, type ReplSet, type Settings } from "./world";
+import { AGENTS_ACK, DEFAULT_TIMINGS, SETTINGS, World, type Faults, type ReplSet, type Settings } from "./world";
 
 /** Directory holding the simulator's `pbm`: put it first on PATH. */
 export const SIMULATOR_BIN_DIR = path.join(REPO_ROOT, "sandbox", "pbm-sim", "bin");
@@ -46,15 +46,32 @@ export async function configureSimulator(uri: string, o: SimulatorOptions): Prom
       ...(o.mongodbVersion ? { mongodbVersion: o.mongodbVersion } : {}),
       timings: { ...DEFAULT_TIMINGS, ...world.settings.timings, ...(o.timings ?? {}) },
     };
-    await c.db("admin").collection<Settings>(SETTINGS).replaceOne({ _id: "world" }, next, { upsert: true });
+    await saveSettings(c, next);
   });
+}
+
+/**
+ * Stores new settings and waits until the cluster's agent process runs on them, so the next pbm call sees
+ * the new clock, topology or faults (its cluster time comes from the agent process's wire shim).
+ */
+async function saveSettings(c: MongoClient, next: Settings): Promise<void> {
+  const settings = c.db("admin").collection<Settings>(SETTINGS);
+  const rev = (next.rev ?? 0) + 1;
+  await settings.replaceOne({ _id: "world" }, { ...next, rev }, { upsert: true });
+  const acks = c.db("admin").collection<{ _id: string; rev: number }>(SETTINGS);
+  if (!(await acks.findOne({ _id: AGENTS_ACK }))) return; // no agent process (a bare FerretDB)
+  const deadline = Date.now() + 15_000;
+  while (((await acks.findOne({ _id: AGENTS_ACK }))?.rev ?? 0) < rev) {
+    if (Date.now() > deadline) throw new Error("pbm simulator: the agent process did not pick up new settings within 15s");
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 async function setClock(uri: string, clockDoc: Settings["clock"]): Promise<void> {
   await withClient(uri, async (c) => {
     const world = new World(c, parseVersion(DEFAULT_VERSION), features(parseVersion(DEFAULT_VERSION)));
     await world.load();
-    await c.db("admin").collection<Settings>(SETTINGS).replaceOne({ _id: "world" }, { ...world.settings, clock: clockDoc }, { upsert: true });
+    await saveSettings(c, { ...world.settings, clock: clockDoc });
   });
 }
 

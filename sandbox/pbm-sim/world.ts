@@ -4,9 +4,11 @@
 import { randomBytes } from "node:crypto";
 import { Timestamp, type Db, type MongoClient } from "mongodb";
 import { Storage, storageErrorText, type StorageConf } from "./storage";
-import type { Features, PbmVersion } from "./version";
+import { features, parseVersion, type Features, type PbmVersion } from "./version";
 
 export const SETTINGS = "simulator_settings";
+/** The document in SETTINGS where the agent process acknowledges the settings revision it runs on. */
+export const AGENTS_ACK = "agents";
 const TICK_LOCK = "simulator_lock";
 const JOBS = "simulator_jobs";
 const SEEN_CMDS = "simulator_cmds";
@@ -53,6 +55,8 @@ export interface Settings {
   pitrInterrupted?: Record<string, number>;
   mongodbVersion: string;
   version?: string;
+  /** Bumped by every control call; the agent process acknowledges it in the AGENTS_ACK document. */
+  rev?: number;
 }
 
 export const DEFAULT_TIMINGS = { backupSec: 60, restoreSec: 60, resyncSec: 1 };
@@ -101,8 +105,8 @@ export class World {
 
   constructor(
     readonly client: MongoClient,
-    readonly version: PbmVersion,
-    readonly f: Features,
+    public version: PbmVersion,
+    public f: Features,
   ) {}
 
   get admin(): Db {
@@ -116,6 +120,11 @@ export class World {
     const stored = await this.col(SETTINGS).findOne({ _id: "world" });
     this.settings = { ...(await this.defaults()), ...(stored ?? {}) } as Settings;
     this.settings.timings = { ...DEFAULT_TIMINGS, ...(this.settings.timings ?? {}) };
+    // The agents imitate the release the world was configured with (configureSimulator({ version })).
+    if (this.settings.version && this.settings.version !== this.version.raw) {
+      this.version = parseVersion(this.settings.version);
+      this.f = features(this.version);
+    }
   }
 
   private async defaults(): Promise<Settings> {
@@ -178,7 +187,8 @@ export class World {
   }
 
   async log(entry: { s: number; rs?: string; node?: string; e: string; eobj?: string; opid?: string; msg: string; ep?: Timestamp }) {
-    const now = this.now();
+    // pbm-agent stamps log entries with its wall clock, not the cluster time (the CLI filters them so).
+    const now = Date.now() / 1000;
     await this.col("pbmLog").insertOne({
       ts: Math.floor(now),
       ns: Math.floor((now % 1) * 1e9),
@@ -241,6 +251,11 @@ export class World {
   /** The indexes pbm-agent creates at start (reference §4); the unique ones are pbm's locks. */
   private async ensureIndexes(): Promise<void> {
     if (await this.col(SETTINGS).findOne({ _id: "indexes", ready: true })) return;
+    // pbm-agent's setupNewDB: the command stream and the log are capped (the CLI tails pbmLog for --wait).
+    for (const [name, size] of [["pbmCmd", 1 << 20], ["pbmLog", 50 << 20]] as const)
+      await this.admin.command({ create: name, capped: true, size }).catch((err: { codeName?: string }) => {
+        if (err.codeName !== "NamespaceExists") throw err;
+      });
     await this.col("pbmLock").createIndex({ replset: 1 }, { unique: true, sparse: true });
     await this.col("pbmLockOp").createIndex({ replset: 1, type: 1 }, { unique: true, sparse: true });
     await this.col("pbmBackups").createIndex({ name: 1 }, { unique: true, sparse: true });
@@ -298,10 +313,11 @@ export class World {
     const seen = new Set((await this.col(SEEN_CMDS).find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
     const cmds = (await this.col("pbmCmd").find({}).sort({ ts: 1 }).toArray()).filter((c) => !seen.has(String(c._id)));
     for (const cmd of cmds) {
+      // pbm's opid is the hex of the command's ObjectId.
+      const id = typeof cmd._id?.toHexString === "function" ? cmd._id.toHexString() : String(cmd._id);
       await this.col(SEEN_CMDS).insertOne({ _id: String(cmd._id) });
-      // Agents only pick up commands issued while they run; a command sent with no agent is lost.
-      if (!cmd.simAgentsUp) continue;
-      const id = String(cmd._id);
+      // Agents poll the command stream only while they run; a command sent with every agent down is lost.
+      if (!this.allAgentsUp()) continue;
       switch (cmd.cmd) {
         case "backup":
           await this.startBackup(id, cmd.backup);
@@ -323,6 +339,9 @@ export class World {
           break;
         case "restore":
           await this.startRestore(id, cmd.restore);
+          break;
+        case "pitrestore": // 1.x: a point-in-time restore is its own command
+          await this.startRestore(id, { name: cmd.pitrestore.name, backupName: cmd.pitrestore.bcp, oplogTS: ts(Number(cmd.pitrestore.ts), Number(cmd.pitrestore.i ?? 1)) });
           break;
         case "addConfigProfile":
           await this.addProfile(id, cmd.profile);
@@ -767,13 +786,14 @@ export class World {
 
   private async startRestore(id: string, r: Record<string, any>): Promise<void> {
     const now = this.nowSec();
-    const backup = await this.col("pbmBackups").findOne({ name: r.backupName });
     const target = r.oplogTS ? tsSec(r.oplogTS) : 0;
+    // With no base named, the leader picks the newest base whose last write is before the target.
+    const backup = r.backupName ? await this.col("pbmBackups").findOne({ name: r.backupName }) : target ? await this.lastBase(target) : null;
     const rsNames = this.replsets().map((rs) => rs.name);
     const doc = {
       name: r.name,
       opid: id,
-      backup: r.backupName ?? "",
+      backup: backup?.name ?? r.backupName ?? "",
       bcp_chain: [],
       ...(r.nss?.length ? { nss: r.nss } : {}),
       start_pitr: backup ? tsSec(backup.last_write_ts) : 0,

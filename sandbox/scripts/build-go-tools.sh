@@ -3,12 +3,30 @@
 # proxy into a cache outside the repo, keyed by tool version and Go version. Prints the bin directory of
 # each tool. Re-running with a warm cache does nothing.
 #
-#   sandbox/scripts/build-go-tools.sh [pulumi] [ferretdb] [minio]    (default: all three)
+#   sandbox/scripts/build-go-tools.sh [pulumi] [ferretdb] [minio] [pbm-<release>]...
+#
+# Default: pulumi (with pulumi-language-nodejs beside it), ferretdb, minio and the pbm releases in
+# PULUMI_PBM_PBM_RELEASES (default "2.14.0 2.8.0 1.8.1"; any release in PBM_MODULE_VERSIONS below).
 set -euo pipefail
 
 PULUMI_VERSION=3.248.0
 FERRETDB_VERSION=v1.24.0
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+# sdk/v3 v3.68.0 is the last release of Pulumi's sdk module that still contains the Node.js language host
+# (later releases moved it to a module the proxy does not serve).
+LANGUAGE_HOST_SDK_VERSION=v3.68.0
+PBM_MODULE=github.com/percona/percona-backup-mongodb
+# pbm's module path has no /v2, so each 2.x release is a pseudo-version on top of v1.8.0 (reference pbm.md §10).
+declare -A PBM_MODULE_VERSIONS=(
+  [2.14.0]=v1.8.1-0.20260424150056-d3436ef3d07a
+  [2.12.0]=v1.8.1-0.20251104101930-05ab6d7e1004
+  [2.11.0]=v1.8.1-0.20250925114718-2f499a6a31c8
+  [2.10.0]=v1.8.1-0.20250626104900-da3bd6c2c1ec
+  [2.9.1]=v1.8.1-0.20250327100109-3ca299246bfe
+  [2.8.0]=v1.8.1-0.20241212160532-0157f87a7eee
+  [1.8.1]=v1.8.1
+)
+PBM_RELEASES="${PULUMI_PBM_PBM_RELEASES:-2.14.0 2.8.0 1.8.1}"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache_root="${PULUMI_PBM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-pbm}"
@@ -43,6 +61,7 @@ wrapper_build() {
 build_pulumi() {
   local dir="$cache_root/pulumi-$PULUMI_VERSION-$go_version"
   if [[ -x "$dir/bin/pulumi" && -x "$dir/bin/pulumi-resource-pulumi-nodejs" ]]; then
+    build_language_host "$dir"
     echo "$dir/bin"; return
   fi
   log "building Pulumi CLI v$PULUMI_VERSION (cold build: 10-20 min)"
@@ -61,6 +80,43 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
   fi
   install -m 0755 "$shim" "$dir/bin/pulumi-resource-pulumi-nodejs"
   log "pulumi: $("$dir/bin/pulumi" version)"
+  build_language_host "$dir"
+  echo "$dir/bin"
+}
+
+# The Node.js language host beside `pulumi`, so programs run with `pulumi up` from their directory. The same
+# module ships the policy analyzer; it goes into policy-bin/ with pulumi but without the language host, the
+# layout in which CLI 3.248 runs a nodejs policy pack with this older host (reference pulumi.md §5.5).
+build_language_host() {
+  local dir=$1
+  if [[ -x "$dir/bin/pulumi-language-nodejs" && -x "$dir/policy-bin/pulumi-analyzer-policy-nodejs" ]]; then return; fi
+  log "building pulumi-language-nodejs (sdk/v3 $LANGUAGE_HOST_SDK_VERSION)"
+  local sdk=github.com/pulumi/pulumi/sdk/v3
+  wrapper_build "$dir/language-host" "require $sdk $LANGUAGE_HOST_SDK_VERSION" "-s -w" "" \
+    "$sdk/nodejs/cmd/pulumi-language-nodejs:pulumi-language-nodejs"
+  install -m 0755 "$dir/language-host/bin/pulumi-language-nodejs" "$dir/bin/pulumi-language-nodejs"
+  mkdir -p "$dir/policy-bin"
+  ln -sf ../bin/pulumi "$dir/policy-bin/pulumi"
+  ln -sf ../bin/pulumi-resource-pulumi-nodejs "$dir/policy-bin/pulumi-resource-pulumi-nodejs"
+  install -m 0755 "$(go env GOMODCACHE)/github.com/pulumi/pulumi/sdk/v3@$LANGUAGE_HOST_SDK_VERSION/nodejs/dist/pulumi-analyzer-policy" \
+    "$dir/policy-bin/pulumi-analyzer-policy-nodejs"
+  rm -rf "$dir/language-host"
+}
+
+# Real pbm CLI releases (and pbm-agent, for experiments only: it cannot run against FerretDB).
+build_pbm() {
+  local release=$1 modver=${PBM_MODULE_VERSIONS[$1]:-}
+  if [[ -z "$modver" ]]; then
+    log "pbm $release is not buildable here; known releases: ${!PBM_MODULE_VERSIONS[*]}"; exit 2
+  fi
+  local dir="$cache_root/pbm-$release-$go_version"
+  if [[ -x "$dir/bin/pbm" ]]; then echo "$dir/bin"; return; fi
+  log "building pbm $release ($PBM_MODULE@$modver)"
+  local pkgs=("$PBM_MODULE/cmd/pbm:pbm")
+  [[ "${PULUMI_PBM_BUILD_AGENT:-}" == 1 ]] && pkgs+=("$PBM_MODULE/cmd/pbm-agent:pbm-agent")
+  wrapper_build "$dir" "require $PBM_MODULE $modver" \
+    "-s -w -X $PBM_MODULE/pbm/version.gitCommit=${modver##*-} -X $PBM_MODULE/pbm/version.gitBranch=release-$release" "" "${pkgs[@]}"
+  log "pbm: $("$dir/bin/pbm" version 2>&1 | tr '\n' ' ')"
   echo "$dir/bin"
 }
 
@@ -92,7 +148,11 @@ replace $mod => $src" "-s -w" "" "$mod/cmd/ferretdb:ferretdb"
   echo "$dir/bin"
 }
 
-tools=("$@"); [[ ${#tools[@]} -gt 0 ]] || tools=(pulumi ferretdb minio)
+tools=("$@")
+if [[ ${#tools[@]} -eq 0 ]]; then
+  tools=(pulumi ferretdb minio)
+  for r in $PBM_RELEASES; do tools+=("pbm-$r"); done
+fi
 mkdir -p "$cache_root"
 for t in "${tools[@]}"; do
   # One build per tool at a time, even when several test workers ask for it at once.
@@ -102,6 +162,7 @@ for t in "${tools[@]}"; do
     pulumi) build_pulumi ;;
     ferretdb) build_ferretdb ;;
     minio) simple_build minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio ;;
+    pbm-*) build_pbm "${t#pbm-}" ;;
     *) log "unknown tool $t"; exit 2 ;;
   esac
   flock -u "$lock"

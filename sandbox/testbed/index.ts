@@ -3,7 +3,7 @@
 // through guard.js, so it dies with the process that started it.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -29,10 +29,14 @@ export interface S3Endpoint {
 export interface Cluster {
   /** Replica set name FerretDB reports in `hello` (`setName`). */
   replSetName: string;
-  /** Connection string with credentials; a secret, never print it. */
+  /** Connection string with credentials, through the wire shim; a secret, never print it. */
   mongodbUri: string;
+  /** The wire shim's port (what pbm and the provider connect to). */
   port: number;
 }
+
+/** The pbm release the sandbox runs unless told otherwise (PULUMI_PBM_PBM_RELEASE). */
+export const DEFAULT_PBM_RELEASE = process.env.PULUMI_PBM_PBM_RELEASE ?? "2.14.0";
 
 export interface Sandbox {
   /** One FerretDB per simulated replica set, keyed by replica set name. */
@@ -42,6 +46,10 @@ export interface Sandbox {
   s3: S3Endpoint;
   /** Directory holding pulumi and pulumi-resource-pulumi-nodejs (undefined when not requested). */
   pulumiBinDir?: string;
+  /** The real pbm release this sandbox runs, e.g. "2.14.0"; its simulated agents report the same. */
+  pbmRelease: string;
+  /** Directory whose `pbm` runs that real release (put it first on PATH). */
+  pbmBinDir: string;
   /** Temp directory with every server's data; removed by stop(). */
   dataDir: string;
   /** Offline environment for Pulumi runs (file backend, passphrase, no update check, no plugin downloads). */
@@ -58,12 +66,14 @@ export interface SandboxOptions {
   verbose?: boolean;
   /** Where to put data; default a fresh temp dir. */
   dataDir?: string;
+  /** Real pbm release to run (built and cached on first use). Default DEFAULT_PBM_RELEASE. */
+  pbmRelease?: string;
 }
 
 const toolDirs = new Map<string, string>();
 
 /** Returns the bin directory of a Go-built tool, building it into the cache on first use. */
-export function toolBinDir(tool: "pulumi" | "ferretdb" | "minio"): string {
+export function toolBinDir(tool: "pulumi" | "ferretdb" | "minio" | `pbm-${string}`): string {
   const known = toolDirs.get(tool);
   if (known) return known;
   const script = path.join(REPO_ROOT, "sandbox", "scripts", "build-go-tools.sh");
@@ -137,19 +147,83 @@ async function startFerret(name: string, dir: string, verbose: boolean) {
     { ...process.env, FERRETDB_TELEMETRY: "disable", FERRETDB_SETUP_USERNAME: user, FERRETDB_SETUP_PASSWORD: password },
     verbose,
   );
-  const mongodbUri = `mongodb://${user}:${password}@127.0.0.1:${port}/?replicaSet=${name}&authSource=admin&directConnection=true`;
+  const uriFor = (p: number) => `mongodb://${user}:${password}@127.0.0.1:${p}/?replicaSet=${name}&authSource=admin&directConnection=true`;
   await waitFor(`FerretDB (${name})`, child, () => tcpOpen(port));
+  await waitFor(`FerretDB (${name}) hello`, child, () => helloSetName(uriFor(port), name));
+  return { upstreamUri: uriFor(port), port, uriFor, child };
+}
+
+async function helloSetName(uri: string, name: string): Promise<boolean> {
   const { MongoClient } = await import("mongodb");
-  await waitFor(`FerretDB (${name}) hello`, child, async () => {
-    const client = new MongoClient(mongodbUri, { serverSelectionTimeoutMS: 2000 });
-    try {
-      const hello = await client.db("admin").command({ hello: 1 });
-      return hello.setName === name;
-    } finally {
-      await client.close();
-    }
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 2000 });
+  try {
+    const hello = await client.db("admin").command({ hello: 1 });
+    return hello.setName === name;
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * A cluster as pbm sees it: FerretDB behind the agent process (the wire shim plus the simulated pbm-agents
+ * of `release`, sandbox/pbm-sim/agentProcess.ts). Everything connects through the shim.
+ */
+async function startCluster(name: string, dir: string, release: string, verbose: boolean) {
+  const ferret = await startFerret(name, dir, verbose);
+  try {
+    return await startAgents(name, ferret, release, verbose);
+  } catch (err) {
+    ferret.child.stdin?.end();
+    throw err;
+  }
+}
+
+async function startAgents(name: string, ferret: Awaited<ReturnType<typeof startFerret>>, release: string, verbose: boolean) {
+  const entry = path.join(REPO_ROOT, "dist", "sandbox", "pbm-sim", "agentProcess.js");
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  const guard = path.join(REPO_ROOT, "sandbox", "testbed", "guard.js");
+  const agents = spawn(process.execPath, [guard, process.execPath, entry], {
+    env: { ...process.env, PBM_SIM_UPSTREAM_URI: ferret.upstreamUri, PBM_SIM_UPSTREAM_PORT: String(ferret.port), PBM_SIM_VERSION: release },
+    stdio: ["pipe", "pipe", verbose ? "inherit" : "ignore"],
   });
-  return { cluster: { replSetName: name, mongodbUri, port }, child };
+  const shimPort = await new Promise<number>((resolve, reject) => {
+    let buf = "";
+    agents.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split("\n")[0];
+      if (buf.includes("\n")) resolve(JSON.parse(line).port);
+    });
+    agents.once("exit", (code) => reject(new Error(`pbm agent simulator (${name}) exited with ${code} before it listened (rerun with PULUMI_PBM_SANDBOX_VERBOSE=1)`)));
+  });
+  agents.stdout!.resume();
+  const mongodbUri = ferret.uriFor(shimPort);
+  await waitFor(`wire shim (${name}) hello`, agents, () => helloSetName(mongodbUri, name));
+  return { cluster: { replSetName: name, mongodbUri, port: shimPort }, children: [ferret.child, agents] };
+}
+
+/**
+ * A directory with a `pbm` that runs the real release: without AWS_CA_BUNDLE (it breaks real pbm's S3
+ * client) and, when PBM_RECORD names a file, appending each call's argv, variable names and exit code to it.
+ */
+export function pbmWrapperDir(release: string, into: string): string {
+  const real = path.join(toolBinDir(`pbm-${release}`), "pbm");
+  const recorder = path.join(REPO_ROOT, "sandbox", "testbed", "record-pbm-call.js");
+  const dir = path.join(into, `pbm-${release}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, "pbm"),
+    `#!/usr/bin/env bash
+# pulumi-pbm sandbox: the real pbm ${release}.
+unset AWS_CA_BUNDLE
+if [[ -z "\${PBM_RECORD:-}" ]]; then exec ${JSON.stringify(real)} "$@"; fi
+start=$(date +%s.%N)
+${JSON.stringify(real)} "$@"; code=$?
+${JSON.stringify(process.execPath)} ${JSON.stringify(recorder)} "$code" "$start" "$@"
+exit $code
+`,
+    { mode: 0o755 },
+  );
+  return dir;
 }
 
 async function startMinio(dir: string, verbose: boolean) {
@@ -202,15 +276,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   try {
     const replSets = options.replSets ?? ["rs0"];
+    const pbmRelease = options.pbmRelease ?? DEFAULT_PBM_RELEASE;
+    const pbmBinDir = pbmWrapperDir(pbmRelease, dataDir);
+    // The agents report the version constant the binary prints (1.8.1's says 1.8.0), as real agents would.
+    const agentVersion = JSON.parse(execFileSync(path.join(pbmBinDir, "pbm"), ["version", "--short", "--out=json"], { encoding: "utf8" })).Version;
     const minio = startMinio(dataDir, verbose);
-    const ferrets = replSets.map((name) => startFerret(name, path.join(dataDir, `ferretdb-${name}`), verbose));
-    const started = await Promise.allSettled([minio, ...ferrets]);
-    for (const s of started) if (s.status === "fulfilled") children.push(s.value.child);
+    const started = await Promise.allSettled([
+      minio.then((m) => ({ children: [m.child] })),
+      ...replSets.map((name) => startCluster(name, path.join(dataDir, `ferretdb-${name}`), agentVersion, verbose)),
+    ]);
+    for (const s of started) if (s.status === "fulfilled") children.push(...s.value.children);
     const failed = started.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;
     const s3 = (await minio).s3;
     const clusters: Record<string, Cluster> = {};
-    for (const f of await Promise.all(ferrets)) clusters[f.cluster.replSetName] = f.cluster;
+    for (const s of started.slice(1)) {
+      const c = (s as PromiseFulfilledResult<{ cluster: Cluster }>).value.cluster;
+      clusters[c.replSetName] = c;
+    }
     const pulumiBinDir = options.pulumi === false ? undefined : toolBinDir("pulumi");
     const pulumiHome = path.join(dataDir, "pulumi-home");
     const backend = path.join(dataDir, "pulumi-state");
@@ -221,6 +304,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       cluster: clusters[replSets[0]],
       s3,
       pulumiBinDir,
+      pbmRelease,
+      pbmBinDir,
       dataDir,
       pulumiEnv: () => pulumiOfflineEnv({ pulumiHome, backendDir: backend, pulumiBinDir }),
       stop,

@@ -1,0 +1,68 @@
+// One process per simulated cluster: the wire shim in front of its FerretDB, and the simulated pbm-agents
+// that carry out what the real pbm CLI writes to admin.pbmCmd. The testbed starts it (under guard.js) with
+//   PBM_SIM_UPSTREAM_URI  FerretDB's own URI (a secret: environment only)
+//   PBM_SIM_UPSTREAM_PORT FerretDB's port
+//   PBM_SIM_VERSION       the pbm release the agents report (the real CLI's release)
+// and reads one JSON line `{"port": N}` from stdout: the port the real pbm CLI and the provider connect to.
+import { MongoClient, Timestamp } from "mongodb";
+import { startWireShim } from "../wire-shim";
+import { AGENTS_ACK, SETTINGS, World } from "./world";
+import { features, parseVersion } from "./version";
+
+const TICK_MS = 200;
+
+async function main(): Promise<void> {
+  const uri = process.env.PBM_SIM_UPSTREAM_URI;
+  const upstreamPort = Number(process.env.PBM_SIM_UPSTREAM_PORT);
+  const release = parseVersion(process.env.PBM_SIM_VERSION ?? "2.14.0");
+  if (!uri || !upstreamPort) throw new Error("PBM_SIM_UPSTREAM_URI and PBM_SIM_UPSTREAM_PORT are required");
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  const world = new World(client, release, features(release));
+  await world.load();
+  if (!world.settings.version) await client.db("admin").collection(SETTINGS).updateOne({ _id: "world" as never }, { $set: { ...world.settings, version: release.raw } }, { upsert: true });
+
+  // Cluster time advances with the simulated clock; the increment keeps it strictly monotonic.
+  let last = { t: 0, i: 0 };
+  const clusterTime = () => {
+    const t = Math.max(world.nowSec(), last.t);
+    last = t === last.t ? { t, i: last.i + 1 } : { t, i: 1 };
+    return last;
+  };
+  const shim = await startWireShim({
+    upstream: { host: "127.0.0.1", port: upstreamPort },
+    clusterTime,
+    topology: () => {
+      const rs = world.replsets()[0];
+      return { setName: rs.name, configsvr: rs.configsvr, members: rs.members };
+    },
+    mongodbVersion: () => world.settings.mongodbVersion,
+  });
+  process.stdout.write(JSON.stringify({ port: shim.port }) + "\n");
+
+  let stopping = false;
+  const stop = async () => {
+    stopping = true;
+    await shim.close().catch(() => undefined);
+    await client.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+
+  while (!stopping) {
+    const started = Date.now();
+    try {
+      await world.tick();
+      // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on.
+      await client.db("admin").collection(SETTINGS).updateOne({ _id: AGENTS_ACK as never }, { $set: { rev: world.settings.rev ?? 0, at: new Timestamp({ t: world.nowSec(), i: 0 }) } }, { upsert: true });
+    } catch (err) {
+      if (!stopping) process.stderr.write(`pbm-sim agents: tick failed: ${(err as Error).message}\n`);
+    }
+    await new Promise((r) => setTimeout(r, Math.max(20, TICK_MS - (Date.now() - started))));
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`pbm-sim agents: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
