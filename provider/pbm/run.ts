@@ -61,7 +61,7 @@ export function classifyFailure(message: string): { key: ErrorKey; solution?: st
       key: "PBM_FAILED",
       solution: "pbm cannot use the AWS_CA_BUNDLE environment variable; unset it for the process that runs pulumi (pbm then uses the system's CA certificates).",
     };
-  if (/no (config|store) set|get config: .*no documents in result|mongo: no documents in result/.test(message)) return { key: "NOT_CONFIGURED" };
+  if (/no (config|store) set|get config: (.*no documents in result|missed config)|mongo: no documents in result/.test(message)) return { key: "NOT_CONFIGURED" };
   if (/connect to mongodb|server selection|connection\(|Authentication failed|auth error|no reachable servers|i\/o timeout|connection refused/i.test(message)) return { key: "MONGO_UNREACHABLE" };
   if (/agent|no progress from leader|heartbeat|stale|pre-check/i.test(message)) return { key: "PBM_FAILED" };
   return { key: "PBM_FAILED", solution: "pbm refused the request as given; see its message above." };

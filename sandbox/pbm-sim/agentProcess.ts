@@ -4,6 +4,7 @@
 //   PBM_SIM_UPSTREAM_PORT FerretDB's port
 //   PBM_SIM_VERSION       the pbm release the agents report (the real CLI's release)
 // and reads one JSON line `{"port": N}` from stdout: the port the real pbm CLI and the provider connect to.
+import { createServer } from "node:net";
 import { MongoClient, Timestamp } from "mongodb";
 import { startWireShim } from "../wire-shim";
 import { AGENTS_ACK, SETTINGS, World } from "./world";
@@ -19,7 +20,17 @@ async function main(): Promise<void> {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
   const world = new World(client, release, features(release));
   await world.load();
-  if (!world.settings.version) await client.db("admin").collection(SETTINGS).updateOne({ _id: "world" as never }, { $set: { ...world.settings, version: release.raw } }, { upsert: true });
+  // Members get loopback addresses the shim answers on (127.0.0.1-3, one port), so pbm can dial each one,
+  // as it does for the full `pbm status`; the agents are named after them.
+  const port = Number(process.env.PBM_SIM_LISTEN_PORT) || (await freePort());
+  const stored = await client.db("admin").collection(SETTINGS).findOne({ _id: "world" as never });
+  if (!stored?.topology) {
+    const name = world.settings.topology.replsets[0].name;
+    const members = [1, 2, 3].map((n) => ({ host: `127.0.0.${n}:${port}`, role: n === 1 ? ("P" as const) : ("S" as const) }));
+    world.settings.topology = { sharded: false, replsets: [{ name, members }] };
+  }
+  world.settings.version ??= release.raw;
+  await client.db("admin").collection(SETTINGS).updateOne({ _id: "world" as never }, { $set: { ...world.settings } }, { upsert: true });
 
   // Cluster time advances with the simulated clock; the increment keeps it strictly monotonic.
   let last = { t: 0, i: 0 };
@@ -30,6 +41,7 @@ async function main(): Promise<void> {
   };
   const shim = await startWireShim({
     upstream: { host: "127.0.0.1", port: upstreamPort },
+    listenPort: port,
     clusterTime,
     topology: () => {
       const rs = world.replsets()[0];
@@ -60,6 +72,17 @@ async function main(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, Math.max(20, TICK_MS - (Date.now() - started))));
   }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no free port"))));
+    });
+  });
 }
 
 main().catch((err) => {

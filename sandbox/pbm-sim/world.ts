@@ -141,7 +141,8 @@ export class World {
       faults: {},
       timings: DEFAULT_TIMINGS,
       oplogWindowMin: 24 * 60,
-      mongodbVersion: "8.0.4",
+      // FerretDB 1.24 reports feature compatibility version 7.0; the members claim a matching 7.0 server.
+      mongodbVersion: "7.0.14",
     };
   }
 
@@ -171,6 +172,16 @@ export class World {
   }
   allAgentsUp(): boolean {
     return this.replsets().every((rs) => this.worker(rs) !== undefined);
+  }
+
+  private fcv?: string;
+  /** The FCV the cluster reports (pbm records it in the backup and refuses to restore across FCVs). */
+  async featureCompatibilityVersion(): Promise<string> {
+    this.fcv ??= String(
+      (await this.admin.command({ getParameter: 1, featureCompatibilityVersion: 1 }).catch(() => undefined))?.featureCompatibilityVersion?.version ??
+        this.settings.mongodbVersion.split(".").slice(0, 2).join("."),
+    );
+    return this.fcv;
   }
 
   async mainConfig(): Promise<Record<string, any> | null> {
@@ -408,7 +419,7 @@ export class World {
       size: 0,
       size_uncompressed: 0,
       mongodb_version: this.settings.mongodbVersion,
-      fcv: this.settings.mongodbVersion.split(".").slice(0, 2).join("."),
+      fcv: await this.featureCompatibilityVersion(),
       start_ts: now,
       last_transition_ts: now,
       first_write_ts: ts(1),

@@ -147,7 +147,8 @@ async function startFerret(name: string, dir: string, verbose: boolean) {
     { ...process.env, FERRETDB_TELEMETRY: "disable", FERRETDB_SETUP_USERNAME: user, FERRETDB_SETUP_PASSWORD: password },
     verbose,
   );
-  const uriFor = (p: number) => `mongodb://${user}:${password}@127.0.0.1:${p}/?replicaSet=${name}&authSource=admin&directConnection=true`;
+  // FerretDB itself is one server: reached directly. Through the shim it answers as a three-member set.
+  const uriFor = (p: number, direct = true) => `mongodb://${user}:${password}@127.0.0.1:${p}/?replicaSet=${name}&authSource=admin${direct ? "&directConnection=true" : ""}`;
   await waitFor(`FerretDB (${name})`, child, () => tcpOpen(port));
   await waitFor(`FerretDB (${name}) hello`, child, () => helloSetName(uriFor(port), name));
   return { upstreamUri: uriFor(port), port, uriFor, child };
@@ -196,7 +197,7 @@ async function startAgents(name: string, ferret: Awaited<ReturnType<typeof start
     agents.once("exit", (code) => reject(new Error(`pbm agent simulator (${name}) exited with ${code} before it listened (rerun with PULUMI_PBM_SANDBOX_VERBOSE=1)`)));
   });
   agents.stdout!.resume();
-  const mongodbUri = ferret.uriFor(shimPort);
+  const mongodbUri = ferret.uriFor(shimPort, false);
   await waitFor(`wire shim (${name}) hello`, agents, () => helloSetName(mongodbUri, name));
   return { cluster: { replSetName: name, mongodbUri, port: shimPort }, children: [ferret.child, agents] };
 }
