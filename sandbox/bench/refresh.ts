@@ -1,4 +1,4 @@
-// Benchmark: pbm calls per operation (from the simulator's invocation record) and the wall time of
+// Benchmark: pbm calls per operation (recorded by the sandbox's wrapper around the real pbm) and the wall time of
 // `pulumi up`/`refresh` over N clusters, plus the inventory over a large history. Prints figures; asserts nothing.
 //   npm run bench            (BENCH_CLUSTERS=20, BENCH_CHUNKS=100000, BENCH_SNAPSHOTS=2000)
 import { rmSync } from "node:fs";
@@ -7,19 +7,19 @@ import path from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { MongoClient, Timestamp } from "mongodb";
 import { readInventory } from "../../provider/inventory";
-import { clock, pathWithSimulator, readRecord } from "../pbm-sim/control";
+import { clock } from "../pbm-sim/control";
 import { openStack } from "../stack";
-import { REPO_ROOT, startSandbox } from "../testbed";
+import { readPbmCalls, REPO_ROOT, startSandbox } from "../testbed";
 
 const N = Number(process.env.BENCH_CLUSTERS ?? 20);
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 100_000);
 const SNAPSHOTS = Number(process.env.BENCH_SNAPSHOTS ?? 2000);
 
 function countCalls(file: string): string {
-  const calls = readRecord(file);
+  const calls = readPbmCalls(file);
   const by = new Map<string, number>();
   for (const c of calls) {
-    const k = c.argv.filter((a) => !a.startsWith("-")).slice(0, c.argv[0] === "config" ? 1 : 1).join(" ") + (c.argv.includes("--file") ? " --file" : c.argv.includes("--set") ? " --set" : "");
+    const k = c.argv.filter((a) => !a.startsWith("-")).slice(0, c.argv[0] === "config" ? 1 : 1).join(" ") + (c.argv.some((a) => a.startsWith("--file")) ? " --file" : c.argv.includes("--set") ? " --set" : "");
     by.set(k, (by.get(k) ?? 0) + 1);
   }
   rmSync(file, { force: true });
@@ -37,7 +37,8 @@ async function main() {
   console.log(`starting ${N} FerretDB clusters and MinIO...`);
   const names = Array.from({ length: N }, (_, i) => `bench${i}`);
   const sb = await startSandbox({ replSets: names, pulumi: true });
-  process.env.PATH = pathWithSimulator(process.env.PATH);
+  process.env.PATH = `${sb.pbmBinDir}${path.delimiter}${process.env.PATH}`;
+  console.log(`real pbm ${sb.pbmRelease}`);
   const record = path.join(tmpdir(), `pbm-bench-${process.pid}.jsonl`);
   try {
     const s3 = new S3Client({ endpoint: sb.s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey } });
@@ -49,7 +50,7 @@ async function main() {
       programModule: path.join(REPO_ROOT, "dist", "sandbox", "bench", "program", "index.js"),
       stackName: "bench",
       pulumiBinDir: sb.pulumiBinDir!,
-      env: { ...sb.pulumiEnv(), PATH: pathWithSimulator(sb.pulumiEnv().PATH), PBM_SIM_RECORD: record },
+      env: { ...sb.pulumiEnv(), PATH: `${sb.pbmBinDir}${path.delimiter}${sb.pulumiEnv().PATH}`, PBM_RECORD: record },
       config: {
         clusters: { value: JSON.stringify(names.map((n) => ({ name: n, uri: sb.clusters[n].mongodbUri }))), secret: true },
         s3: { value: JSON.stringify({ endpoint: sb.s3.endpoint, accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey }), secret: true },

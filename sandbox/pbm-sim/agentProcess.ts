@@ -32,12 +32,16 @@ async function main(): Promise<void> {
   world.settings.version ??= release.raw;
   await client.db("admin").collection(SETTINGS).updateOne({ _id: "world" as never }, { $set: { ...world.settings } }, { upsert: true });
 
-  // Cluster time advances with the simulated clock; the increment keeps it strictly monotonic.
-  let last = { t: 0, i: 0 };
+  // Cluster time follows the simulated clock; the increment keeps it strictly monotonic while the clock
+  // runs. A test that sets the clock back (a new settings revision) moves cluster time back with it: every
+  // pbm CLI call is a fresh process, so no client has seen the later time.
+  let last = { t: 0, i: 0, rev: -1 };
   const clusterTime = () => {
-    const t = Math.max(world.nowSec(), last.t);
-    last = t === last.t ? { t, i: last.i + 1 } : { t, i: 1 };
-    return last;
+    const rev = world.settings.rev ?? 0;
+    const now = world.nowSec();
+    const t = rev === last.rev ? Math.max(now, last.t) : now;
+    last = t === last.t && rev === last.rev ? { t, i: last.i + 1, rev } : { t, i: 1, rev };
+    return { t: last.t, i: last.i };
   };
   const shim = await startWireShim({
     upstream: { host: "127.0.0.1", port: upstreamPort },

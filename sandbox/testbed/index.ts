@@ -202,6 +202,23 @@ async function startAgents(name: string, ferret: Awaited<ReturnType<typeof start
   return { cluster: { replSetName: name, mongodbUri, port: shimPort }, children: [ferret.child, agents] };
 }
 
+/** One pbm call as the sandbox's wrapper records it under PBM_RECORD (variable names only, never values). */
+export interface PbmCall {
+  argv: string[];
+  env: string[];
+  exitCode: number;
+  startedAt: string;
+}
+
+/** The calls recorded in a PBM_RECORD file, oldest first. */
+export function readPbmCalls(file: string): PbmCall[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as PbmCall);
+}
+
 /**
  * A directory with a `pbm` that runs the real release: without AWS_CA_BUNDLE (it breaks real pbm's S3
  * client) and, when PBM_RECORD names a file, appending each call's argv, variable names and exit code to it.

@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import type { Cluster, S3Endpoint } from "../../sandbox/testbed";
-import { pathWithSimulator } from "../../sandbox/pbm-sim/control";
 
 export interface PbmResult {
   stdout: string;
@@ -9,17 +8,16 @@ export interface PbmResult {
   exitCode: number;
 }
 
-/** Runs the simulator's `pbm` as the provider would: a child process found on PATH, URI in the environment. */
+/** Runs the sandbox's real `pbm` (first on PATH, see useSandbox) as the provider would: URI in the environment. */
 export function runPbm(
   cluster: Cluster | undefined,
   args: string[],
-  o: { stdin?: string; version?: string; env?: Record<string, string> } = {},
+  o: { stdin?: string; env?: Record<string, string> } = {},
 ): Promise<PbmResult> {
   return new Promise((resolve) => {
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), PATH: pathWithSimulator(), ...o.env };
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...o.env };
     if (cluster) env.PBM_MONGODB_URI = cluster.mongodbUri;
     else delete env.PBM_MONGODB_URI;
-    if (o.version) env.PBM_SIM_VERSION = o.version;
     const child = execFile("pbm", args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ stdout, stderr, exitCode: err ? ((err as { code?: number }).code ?? 1) : 0 });
     });

@@ -1,7 +1,8 @@
-// Resource handlers as plain functions against FerretDB, MinIO and the pbm simulator.
+// Resource handlers as plain functions against FerretDB, MinIO, the real pbm CLI and the simulated agents.
 import { beforeAll, describe, expect, it } from "vitest";
 import { backupLocation, pitrPolicy, scheduledBackup } from "../../provider";
-import { clock, pathWithSimulator } from "../../sandbox/pbm-sim/control";
+import { pbm } from "../../provider/pbm/commands";
+import { clock } from "../../sandbox/pbm-sim/control";
 import { createBucket, lastJson, runPbm, s3ConfigYaml } from "../helpers/pbmSim";
 import { useSandbox } from "../helpers/sandbox";
 
@@ -21,11 +22,10 @@ describe("resource handlers", () => {
   });
 
   beforeAll(async () => {
-    process.env.PATH = pathWithSimulator(process.env.PATH);
     await createBucket(sandbox().s3, "pbm-backups");
     await clock.set(uri(), new Date("2026-06-20T10:00:00Z"));
     // Given a cluster that pbm already knows, with PITR settings of its own
-    await runPbm(sandbox().cluster, ["config", "--file", "-"], {
+    await runPbm(sandbox().cluster, ["config", "--file=-"], {
       stdin: s3ConfigYaml(sandbox().s3, "pbm-backups", "rs0", "pitr:\n  enabled: false\n  oplogSpanMin: 7\nbackup:\n  compression: zstd\n"),
     });
   });
@@ -68,7 +68,9 @@ describe("resource handlers", () => {
 
     await scheduledBackup.update("rs0/nightly", {} as never, { mongodbUri: uri(), name: "nightly", schedule: "0 2 * * *", type: "logical", enabled: false } as never);
     const { outs } = await pitrPolicy.create({ mongodbUri: uri(), name: "pitr", enabled: true, oplogSpanMin: 10, oplogOnly: false, takeBaseSnapshot: true } as never);
-    expect(outs.baseSnapshot).toBe("2026-06-20T10:00:00Z");
+    // real pbm names a backup by its wall-clock start
+    expect(outs.baseSnapshot).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(await pbm.describeBackup(outs.baseSnapshot, { mongodbUri: uri() })).toMatchObject({ name: outs.baseSnapshot, type: "logical" });
     const del = await backupLocation.delete("rs0/main", { ...location(), cluster: "rs0", storagePath: "s3://pbm-backups/moved", adoptedChanges: [] } as never).catch((e: Error) => e.message);
     expect(del).toMatch(/^\[PBMP-1003\] BackupLocation for cluster "rs0" \(s3:\/\/pbm-backups\/moved\) is still used by PITR \(pitr.enabled=true\), PitrPolicy "pitr"\. /);
   });
