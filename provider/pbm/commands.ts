@@ -50,8 +50,12 @@ export const pbm = {
     if (b.compressionLevel !== undefined) args.push(`--compression-level=${b.compressionLevel}`);
     if (b.namespaces?.length) args.push(`--ns=${b.namespaces.join(",")}`);
     if (b.profile) args.push(`--profile=${b.profile}`);
-    if (b.wait && f.backupWait) args.push("--wait", ...(f.waitTime ? [`--wait-time=${b.waitSec ?? 3600}s`] : []));
-    return runPbm(args, out.backupOut, { ...o, timeoutSec: b.wait ? (b.waitSec ?? 3600) + 60 : o.timeoutSec });
+    // 1.x returns at once in JSON mode, --wait or not: follow the backup here instead.
+    const pbmWaits = b.wait && f.backupWait && f.describeCommands;
+    if (pbmWaits) args.push("--wait", ...(f.waitTime ? [`--wait-time=${b.waitSec ?? 3600}s`] : []));
+    const started = await runPbm(args, out.backupOut, { ...o, timeoutSec: pbmWaits ? (b.waitSec ?? 3600) + 60 : o.timeoutSec });
+    if (b.wait && !pbmWaits) await followBackup(started.name, o, b.waitSec ?? 3600);
+    return started;
   },
 
   /** `describe-backup` (2.0+); older releases have only `list`, which carries the same status. */
@@ -68,7 +72,8 @@ export const pbm = {
     const f = await pbmFeatures(o);
     const args = ["delete-backup", name, ...(f.deleteNeedsConfirmation ? ["--yes"] : ["--force"])];
     const r = await runPbmRaw(args, o);
-    return parsePbmJson(args, r.stdout, out.listOut);
+    // 1.x prints nothing in JSON mode; the list is the result either way.
+    return r.stdout.trim() ? parsePbmJson(args, r.stdout, out.listOut) : runPbm(["list"], out.listOut, o);
   },
 
   async restore(o: PbmRunOptions, r: { backup?: string; time?: string; baseSnapshot?: string; namespaces?: string[] }) {
@@ -120,5 +125,18 @@ async function withPrivateFile<T>(text: string, fn: (file: string) => Promise<T>
     return await fn(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls a backup until it ends; fails with pbm's error if it ends in error. */
+async function followBackup(name: string, o: PbmRunOptions, waitSec: number): Promise<void> {
+  const deadline = Date.now() + waitSec * 1000;
+  for (;;) {
+    // pbm may not list a backup for its first seconds.
+    const d = await pbm.describeBackup(name, o).catch(() => undefined);
+    if (d?.status === "done" || d?.status === "canceled") return;
+    if (d?.status === "error") throw new PbmCommandError("PBM_FAILED", `backup ${name} failed: ${d.error ?? "no reason given"}`, 0, "", false, { solution: "See `pbm logs` for the cause, then rerun." });
+    if (Date.now() > deadline) throw new PbmCommandError("PBM_TIMEOUT", `backup ${name} did not finish within ${waitSec}s`, undefined, "", true);
+    await new Promise((r) => setTimeout(r, 1000));
   }
 }

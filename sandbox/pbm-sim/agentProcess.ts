@@ -17,20 +17,20 @@ async function main(): Promise<void> {
   const upstreamPort = Number(process.env.PBM_SIM_UPSTREAM_PORT);
   const release = parseVersion(process.env.PBM_SIM_VERSION ?? "2.14.0");
   if (!uri || !upstreamPort) throw new Error("PBM_SIM_UPSTREAM_URI and PBM_SIM_UPSTREAM_PORT are required");
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
-  const world = new World(client, release, features(release));
+  const bootstrap = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  let world = new World(bootstrap, release, features(release));
   await world.load();
   // Members get loopback addresses the shim answers on (127.0.0.1-3, one port), so pbm can dial each one,
   // as it does for the full `pbm status`; the agents are named after them.
   const port = Number(process.env.PBM_SIM_LISTEN_PORT) || (await freePort());
-  const stored = await client.db("admin").collection(SETTINGS).findOne({ _id: "world" as never });
+  const stored = await bootstrap.db("admin").collection(SETTINGS).findOne({ _id: "world" as never });
   if (!stored?.topology) {
     const name = world.settings.topology.replsets[0].name;
     const members = [1, 2, 3].map((n) => ({ host: `127.0.0.${n}:${port}`, role: n === 1 ? ("P" as const) : ("S" as const) }));
     world.settings.topology = { sharded: false, replsets: [{ name, members }] };
   }
   world.settings.version ??= release.raw;
-  await client.db("admin").collection(SETTINGS).updateOne({ _id: "world" as never }, { $set: { ...world.settings } }, { upsert: true });
+  await bootstrap.db("admin").collection(SETTINGS).updateOne({ _id: "world" as never }, { $set: { ...world.settings } }, { upsert: true });
 
   // Cluster time follows the simulated clock; the increment keeps it strictly monotonic while the clock
   // runs. A test that sets the clock back (a new settings revision) moves cluster time back with it: every
@@ -53,6 +53,13 @@ async function main(): Promise<void> {
     },
     mongodbVersion: () => world.settings.mongodbVersion,
   });
+  // From here the agents talk through the shim like every other client, so their writes take turns with
+  // the CLI's and the provider's (the shim makes single-document writes atomic).
+  const client = new MongoClient(uri.replace(`:${upstreamPort}/`, `:${shim.port}/`), { serverSelectionTimeoutMS: 10_000 });
+  const agents = new World(client, release, features(release));
+  await agents.load();
+  world = agents;
+  await bootstrap.close();
   process.stdout.write(JSON.stringify({ port: shim.port }) + "\n");
 
   let stopping = false;

@@ -1,6 +1,7 @@
 // The wire shim: a loopback TCP proxy in front of one FerretDB 1.24 that supplies only what the real `pbm` CLI
 // and agents (Go, mongo-go-driver) need from a replica set member and FerretDB lacks. Everything else passes
-// through byte for byte: only replies to hello/isMaster/buildInfo are parsed, never a big reply.
+// through byte for byte: of the replies to the client's requests only those to hello/isMaster/buildInfo are
+// parsed, never a big reply.
 //
 // What it fakes, and why:
 // - `$clusterTime` + `operationTime` on hello/isMaster replies: pbm's topo.GetClusterTime reads
@@ -19,6 +20,21 @@
 // - a listener on each member host of the form 127.x.y.z:<listenPort>: full `pbm status` dials every host in
 //   `hello.hosts` (all of them in one URI, so not with directConnection=true), and each member must answer
 //   with its own `me`. A connection speaks as the member whose host it dialled, otherwise as the primary.
+// - tailable (awaitData) cursors, emulated (tailable.ts): FerretDB's close after the first batch and fail the next
+//   getMore, so pbm's log.Follow (every `--wait`, `logs --follow`) returned at once as if the operation succeeded.
+// - a createIndexes naming several indexes, sent one index at a time (splitIndexes.ts): FerretDB drops the
+//   connection when all of them exist already, which broke every pbm 1.8.1 command after the first.
+// - writes (insert, update, delete, findAndModify) run one at a time per cluster: FerretDB 1.24 applies a
+//   conditional update as a read followed by a write, so two findAndModify calls on one document both "won"
+//   in every one of 20 rounds (measured). MongoDB makes each single-document write atomic, and pbm's locks,
+//   the runner's leases and the registry's guards rely on that.
+//
+// How the shim sends requests of its own (both emulations re-query FerretDB): on the client connection's own
+// upstream socket, already authenticated as the client (FerretDB runs SCRAM and the shim holds no credentials),
+// while it answers that client's request. Drivers send one request at a time per connection and wait for its
+// reply, so the socket is idle then; client frames that arrive anyway wait in a queue until the answer is sent.
+// The shim's requests use requestIds from OWN_REQUEST_IDS up, and their replies never reach the client. Only
+// these commands' bodies are decoded (find, getMore, killCursors, createIndexes: small requests).
 //
 // Not faked, because FerretDB 1.24 accepts it (measured): `$clusterTime` gossip and `readConcern.afterClusterTime`
 // in requests pass through unchanged.
@@ -39,6 +55,8 @@ import {
   replaceMsgBody,
   replaceReplyDoc,
 } from "./protocol";
+import { createIndexesOneByOne, needsSplit } from "./splitIndexes";
+import { TailableCursors, type Exchange } from "./tailable";
 
 export interface ShimTopology {
   setName: string;
@@ -74,6 +92,10 @@ type Patch = "hello" | "isMaster" | "buildInfo";
 
 const HELLO_COMMANDS: Record<string, Patch> = { hello: "hello", ismaster: "isMaster", buildinfo: "buildInfo" };
 const LOCAL_COMMANDS = new Set(["replsetgetstatus", "replsetgetconfig"]);
+/** Commands whose body the shim reads to decide whether it answers them itself (tailable.ts, splitIndexes.ts). */
+const EMULATED_COMMANDS = new Set(["find", "getmore", "killcursors", "createindexes"]);
+/** requestIds of the shim's own upstream requests start here, far above any driver's counter. */
+const OWN_REQUEST_IDS = 0x40000000;
 /** The term every faked optime carries; the set never holds an election. */
 const TERM = 1;
 const CONFIG_VERSION = 1;
@@ -81,7 +103,10 @@ const STARTED = Date.now();
 
 export async function startWireShim(o: WireShimOptions): Promise<WireShim> {
   const sockets = new Set<Socket>();
+  const tailable = new TailableCursors();
+  const writes = new WriteQueue();
   let nextRequestId = 1;
+  let nextOwnRequestId = OWN_REQUEST_IDS;
   const onConnection = (client: Socket) => {
     const upstream = connect({ host: o.upstream.host, port: o.upstream.port, noDelay: true });
     sockets.add(client).add(upstream);
@@ -89,13 +114,96 @@ export async function startWireShim(o: WireShimOptions): Promise<WireShim> {
     const dialled = `${client.localAddress?.replace(/^::ffff:/, "")}:${client.localPort}`;
     // requestId → what to patch in its reply; exhaust replies (moreToCome) re-register under their own id.
     const pending = new Map<number, Patch>();
+    // The shim's own requests on this connection's upstream socket, by requestId.
+    const own = new Map<number, { resolve: (doc: BSON.Document) => void; reject: (err: Error) => void }>();
+    // While the shim answers a request itself (busy), later client frames wait here, in order.
+    let busy = false;
+    const queued: Buffer[] = [];
+    let closed = false;
+    // The write this connection is waiting on (its requestId) and the release of the cluster's write turn.
+    let write: { requestId: number; release: () => void } | undefined;
+    const endWrite = () => {
+      write?.release();
+      write = undefined;
+      busy = false;
+      while (!busy && queued.length) onClientFrame(queued.shift()!);
+    };
     const fromClient = new FrameSplitter();
     const fromServer = new FrameSplitter();
     const fail = () => (client.destroy(), upstream.destroy());
-    client.on("close", () => (upstream.destroy(), sockets.delete(client)));
-    upstream.on("close", () => (client.destroy(), sockets.delete(upstream)));
+    const onClose = () => {
+      closed = true;
+      write?.release();
+      write = undefined;
+      for (const w of own.values()) w.reject(new Error("wire shim: connection closed"));
+      own.clear();
+    };
+    client.on("close", () => (onClose(), upstream.destroy(), sockets.delete(client)));
+    upstream.on("close", () => (onClose(), client.destroy(), sockets.delete(upstream)));
     client.on("error", fail);
     upstream.on("error", fail);
+
+    const exchange: Exchange = (command) =>
+      new Promise((resolve, reject) => {
+        if (closed) return reject(new Error("wire shim: connection closed"));
+        const id = nextOwnRequestId;
+        nextOwnRequestId = nextOwnRequestId >= 0x7ffffff0 ? OWN_REQUEST_IDS : nextOwnRequestId + 1;
+        own.set(id, { resolve, reject });
+        upstream.write(buildMsg(id, 0, command));
+      });
+
+    /** The shim's own answer to an OP_MSG request, when it emulates what FerretDB lacks; else undefined. */
+    const emulate = (name: string, frame: Buffer): (() => Promise<BSON.Document>) | undefined => {
+      if (!EMULATED_COMMANDS.has(name)) return undefined;
+      const body = decodeMsgBody(frame);
+      if (name === "find" && TailableCursors.wants(body)) return () => tailable.find(body, exchange);
+      if (name === "getmore" && tailable.owns(body.getMore)) return () => tailable.getMore(body, exchange, () => closed);
+      if (name === "killcursors") {
+        const reply = tailable.kill(body);
+        return reply && (() => Promise.resolve(reply));
+      }
+      if (name === "createindexes" && needsSplit(body)) return () => createIndexesOneByOne(body, exchange);
+      return undefined;
+    };
+
+    const onClientFrame = (frame: Buffer) => {
+      if (busy) return void queued.push(frame);
+      const h = readHeader(frame);
+      const cmd = h.opCode === OP_MSG || h.opCode === OP_QUERY ? peekCommand(frame, h.opCode) : undefined;
+      const name = cmd?.name.toLowerCase() ?? "";
+      if (LOCAL_COMMANDS.has(name)) {
+        if (cmd!.flags & MSG_MORE_TO_COME) return; // the client expects no reply
+        const doc = name === "replsetgetstatus" ? replSetGetStatus(o, dialled) : replSetGetConfig(o);
+        const id = nextRequestId++;
+        client.write(h.opCode === OP_MSG ? buildMsg(id, h.requestId, doc) : buildReply(id, h.requestId, doc));
+        return;
+      }
+      const answer = h.opCode === OP_MSG && !(cmd!.flags & MSG_MORE_TO_COME) ? emulate(name, frame) : undefined;
+      if (answer) {
+        busy = true;
+        answer().then(
+          (doc) => {
+            client.write(buildMsg(nextRequestId++, h.requestId, { ...doc, ...gossip(clock(o).ts) }));
+            busy = false;
+            while (!busy && queued.length) onClientFrame(queued.shift()!);
+          },
+          fail,
+        );
+        return;
+      }
+      if (WRITE_COMMANDS.has(name) && !(cmd!.flags & MSG_MORE_TO_COME)) {
+        busy = true;
+        writes.turn().then((release) => {
+          if (closed) return release();
+          write = { requestId: h.requestId, release };
+          upstream.write(frame);
+        });
+        return;
+      }
+      const patch = HELLO_COMMANDS[name];
+      if (patch) pending.set(h.requestId, patch);
+      upstream.write(frame);
+    };
 
     client.on("data", (chunk: Buffer) => {
       let frames: Buffer[];
@@ -104,20 +212,10 @@ export async function startWireShim(o: WireShimOptions): Promise<WireShim> {
       } catch {
         return fail();
       }
-      for (const frame of frames) {
-        const h = readHeader(frame);
-        const cmd = h.opCode === OP_MSG || h.opCode === OP_QUERY ? peekCommand(frame, h.opCode) : undefined;
-        const name = cmd?.name.toLowerCase() ?? "";
-        if (LOCAL_COMMANDS.has(name)) {
-          if (cmd!.flags & MSG_MORE_TO_COME) continue; // the client expects no reply
-          const doc = name === "replsetgetstatus" ? replSetGetStatus(o, dialled) : replSetGetConfig(o);
-          const id = nextRequestId++;
-          client.write(h.opCode === OP_MSG ? buildMsg(id, h.requestId, doc) : buildReply(id, h.requestId, doc));
-          continue;
-        }
-        const patch = HELLO_COMMANDS[name];
-        if (patch) pending.set(h.requestId, patch);
-        upstream.write(frame);
+      try {
+        for (const frame of frames) onClientFrame(frame);
+      } catch {
+        fail();
       }
     });
 
@@ -130,6 +228,21 @@ export async function startWireShim(o: WireShimOptions): Promise<WireShim> {
       }
       for (const frame of frames) {
         const h = readHeader(frame);
+        const waiter = own.get(h.responseTo);
+        if (waiter) {
+          own.delete(h.responseTo);
+          try {
+            waiter.resolve(decodeMsgBody(frame));
+          } catch (err) {
+            waiter.reject(err as Error);
+          }
+          continue;
+        }
+        if (write?.requestId === h.responseTo) {
+          client.write(frame);
+          endWrite();
+          continue;
+        }
         const patch = pending.get(h.responseTo);
         if (!patch) {
           client.write(frame);
@@ -163,6 +276,7 @@ export async function startWireShim(o: WireShimOptions): Promise<WireShim> {
     return {
       port,
       close: async () => {
+        tailable.clear();
         const done = close();
         for (const s of sockets) s.destroy();
         await done;
@@ -175,6 +289,20 @@ export async function startWireShim(o: WireShimOptions): Promise<WireShim> {
 }
 
 /** Loopback IPv4 addresses other than 127.0.0.1 that topology members use with the shim's port. */
+const WRITE_COMMANDS = new Set(["insert", "update", "delete", "findandmodify"]);
+
+/** Hands out the cluster's write turn, one holder at a time, in arrival order. */
+class WriteQueue {
+  private tail: Promise<void> = Promise.resolve();
+  turn(): Promise<() => void> {
+    let release!: () => void;
+    const done = new Promise<void>((r) => (release = r));
+    const granted = this.tail.then(() => release);
+    this.tail = this.tail.then(() => done);
+    return granted;
+  }
+}
+
 function loopbackAliases(topo: ShimTopology, port: number): string[] {
   const hosts = new Set<string>();
   for (const m of topo.members) {

@@ -2,14 +2,20 @@
 // the mongodb Node driver. pbm runs with the URI only in PBM_MONGODB_URI and without AWS_CA_BUNDLE (it breaks real
 // pbm's S3 client). The shim sits in front of `sandbox.cluster.port`: FerretDB itself, or the sandbox's own agent
 // process when the testbed already runs a shim there (the outer shim's patches win either way).
-import { existsSync } from "node:fs";
-import { homedir } from "node:os";
+// The emulations (tailable cursors, split createIndexes) are tested in front of a FerretDB of their own, with no
+// simulated agents that could answer pbm's commands.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startSandbox, type Sandbox } from "../../sandbox/testbed";
+import { REPO_ROOT, freePort, startSandbox, toolBinDir, type Sandbox } from "../../sandbox/testbed";
 import { startWireShim, type ShimTopology, type WireShim } from "../../sandbox/wire-shim";
 
-const PBM = path.join(homedir(), ".cache", "pulumi-pbm", "pbm-2.14.0-go1.26.8", "bin", "pbm");
+const pbmPath = (release: string) => path.join(homedir(), ".cache", "pulumi-pbm", `pbm-${release}-go1.26.8`, "bin", "pbm");
+const PBM = pbmPath("2.14.0");
 
 async function waitForFile(file: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -20,9 +26,9 @@ async function waitForFile(file: string, timeoutMs: number): Promise<void> {
 }
 
 /** Runs the real pbm with a clean environment: the URI only in PBM_MONGODB_URI, no AWS_CA_BUNDLE. */
-async function pbm(uri: string, args: string[], stdin?: string) {
+async function pbm(uri: string, args: string[], stdin?: string, exe = PBM) {
   const { execa } = await import("execa");
-  const r = await execa(PBM, args, {
+  const r = await execa(exe, args, {
     env: { PBM_MONGODB_URI: uri, PATH: "/usr/bin:/bin", HOME: homedir() },
     extendEnv: false,
     input: stdin,
@@ -32,10 +38,11 @@ async function pbm(uri: string, args: string[], stdin?: string) {
   return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-function withPort(uri: string, port: number, drop: string[] = []): string {
+function withPort(uri: string, port: number, drop: string[] = [], set: Record<string, string> = {}): string {
   const u = new URL(uri);
   u.port = String(port);
   for (const key of drop) u.searchParams.delete(key);
+  for (const [key, value] of Object.entries(set)) u.searchParams.set(key, value);
   return u.toString();
 }
 
@@ -46,7 +53,7 @@ describe("wire shim", () => {
   let topology: ShimTopology;
   /** Through the shim with replica set discovery: pbm dials every host that hello lists. */
   let discoveryUri: string;
-  /** Through the shim with the sandbox's own options (directConnection=true). */
+  /** Through the shim with directConnection=true (the sandbox's URI may leave it out). */
   let directUri: string;
   let clock = { t: 1_750_000_000, i: 1 };
 
@@ -73,7 +80,7 @@ describe("wire shim", () => {
       mongodbVersion: () => "8.0.4",
     });
     discoveryUri = withPort(sb.cluster.mongodbUri, shim.port, ["directConnection"]);
-    directUri = withPort(sb.cluster.mongodbUri, shim.port);
+    directUri = withPort(sb.cluster.mongodbUri, shim.port, [], { directConnection: "true" });
   });
 
   afterAll(async () => {
@@ -197,6 +204,275 @@ describe("wire shim", () => {
       } finally {
         await client.close();
       }
+    }
+  });
+});
+
+/** One FerretDB 1.24 (SQLite, SCRAM auth) under guard.js, with no agents: only what a test writes happens. */
+async function startFerretDb(): Promise<{ port: number; uriFor(port: number): string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), "pulumi-pbm-wire-shim-"));
+  mkdirSync(path.join(dir, "sqlite"));
+  const port = await freePort();
+  const password = randomBytes(12).toString("hex");
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, "sandbox", "testbed", "guard.js"),
+      path.join(toolBinDir("ferretdb"), "ferretdb"),
+      "--handler=sqlite",
+      `--sqlite-url=file:${path.join(dir, "sqlite")}/`,
+      `--listen-addr=127.0.0.1:${port}`,
+      "--repl-set-name=rs0",
+      `--state-dir=${dir}`,
+      "--debug-addr=-",
+      "--telemetry=disable",
+      "--log-level=warn",
+      "--test-enable-new-auth",
+      "--setup-database=admin",
+    ],
+    {
+      env: { ...process.env, FERRETDB_TELEMETRY: "disable", FERRETDB_SETUP_USERNAME: "pbmadmin", FERRETDB_SETUP_PASSWORD: password },
+      stdio: ["pipe", "ignore", "ignore"],
+    },
+  );
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.stdin?.end();
+        setTimeout(() => (child.kill("SIGKILL"), resolve()), 8000).unref();
+      });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const uriFor = (p: number) => `mongodb://pbmadmin:${password}@127.0.0.1:${p}/?replicaSet=rs0&authSource=admin`;
+  const { MongoClient } = await import("mongodb");
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const sock = connect({ host: "127.0.0.1", port });
+      sock.once("connect", () => (sock.destroy(), resolve(true)));
+      sock.once("error", () => resolve(false));
+    });
+    const client = new MongoClient(`${uriFor(port)}&directConnection=true`, { serverSelectionTimeoutMS: 2000 });
+    const ready = open && (await client.db("admin").command({ ping: 1 }).then(() => true, () => false));
+    await client.close();
+    if (ready) return { port, uriFor, stop };
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await stop();
+      throw new Error(`FerretDB did not answer within 60s (exit code ${child.exitCode})`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("wire shim emulations in front of a FerretDB without agents", () => {
+  let ferret: Awaited<ReturnType<typeof startFerretDb>>;
+  let shim: WireShim;
+  /** Through the shim with replica set discovery (one member: the shim). */
+  let uri: string;
+
+  beforeAll(async () => {
+    await waitForFile(PBM, 15 * 60_000);
+    ferret = await startFerretDb();
+    const port = await freePort();
+    shim = await startWireShim({
+      upstream: { host: "127.0.0.1", port: ferret.port },
+      listenPort: port,
+      clusterTime: () => ({ t: Math.floor(Date.now() / 1000), i: 1 }),
+      topology: () => ({ setName: "rs0", members: [{ host: `127.0.0.1:${port}`, role: "P" }] }),
+      mongodbVersion: () => "8.0.4",
+    });
+    uri = ferret.uriFor(shim.port);
+    // pbmLog as pbm-agent creates it (setupNewDB): capped, 50 MiB.
+    const { MongoClient } = await import("mongodb");
+    const client = new MongoClient(uri);
+    try {
+      await client.db("admin").command({ create: "pbmLog", capped: true, size: 50 << 20 });
+    } finally {
+      await client.close();
+    }
+  });
+
+  afterAll(async () => {
+    await shim?.close();
+    await ferret?.stop();
+  });
+
+  // Regression: FerretDB 1.24 closed a tailable cursor after its first batch (id 0), so pbm's log.Follow ended at
+  // once, and failed a getMore with nothing new (`InternalError … iterator is read to the end or closed`).
+  it("keeps a tailable awaitData cursor open, waits up to maxTimeMS and returns only new matches", async () => {
+    // Given a capped collection with two matching documents and one that does not match
+    const { MongoClient } = await import("mongodb");
+    const client = new MongoClient(uri);
+    try {
+      const db = client.db("shimtest");
+      await db.command({ create: "tail", capped: true, size: 1 << 20 });
+      const col = db.collection("tail");
+      await col.insertMany([{ n: 1, k: "a" }, { n: 2, k: "b" }, { n: 3, k: "a" }]);
+
+      // When a client tails it with a filter
+      const found = await db.command({ find: "tail", filter: { k: "a" }, tailable: true, awaitData: true });
+      const id = found.cursor.id;
+      const started = Date.now();
+      const idle = await db.command({ getMore: id, collection: "tail", maxTimeMS: 600 });
+      const idleMs = Date.now() - started;
+      await col.insertMany([{ n: 4, k: "b" }, { n: 5, k: "a" }]);
+      const next = await db.command({ getMore: id, collection: "tail", maxTimeMS: 600 });
+      const killed = await db.command({ killCursors: "tail", cursors: [id] });
+
+      // Then the cursor stays open, an idle getMore waits and comes back empty, and only new matches follow
+      expect(String(id)).not.toBe("0");
+      expect(found.cursor.firstBatch.map((d: { n: number }) => d.n)).toEqual([1, 3]);
+      expect(found.cursor.firstBatch[0]).not.toHaveProperty("$recordId");
+      expect(idle.cursor.nextBatch).toEqual([]);
+      expect(String(idle.cursor.id)).toBe(String(id));
+      expect(idleMs).toBeGreaterThanOrEqual(400);
+      expect(next.cursor.nextBatch.map((d: { n: number }) => d.n)).toEqual([5]);
+      expect(killed.cursorsKilled.map(String)).toEqual([String(id)]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("fails a tailable find on a collection that is not capped, as mongod does", async () => {
+    const { MongoClient } = await import("mongodb");
+    const client = new MongoClient(uri);
+    try {
+      const db = client.db("shimtest");
+      await db.collection("plain").insertOne({ n: 1 });
+      await expect(db.command({ find: "plain", filter: {}, tailable: true })).rejects.toThrow("tailable cursor requested on non capped collection");
+    } finally {
+      await client.close();
+    }
+  });
+
+  /**
+   * Starts `pbm config --force-resync --wait`, then, once it has written its resync command and still waits,
+   * writes the entry an agent would log for that opid. Returns when the run ended and when the entry was written.
+   */
+  async function resyncAnsweredBy(entry: { s: number; msg: string }) {
+    const { MongoClient, Long, Timestamp } = await import("mongodb");
+    const client = new MongoClient(uri);
+    try {
+      const admin = client.db("admin");
+      const before = await admin.collection("pbmCmd").countDocuments({ cmd: "resync" }).catch(() => 0);
+      let exitedAt: number | undefined;
+      const run = pbm(uri, ["config", "--force-resync", "--wait", "--wait-time=20s", "-o", "json"]).finally(() => (exitedAt = Date.now()));
+      const deadline = Date.now() + 15_000;
+      while ((await admin.collection("pbmCmd").countDocuments({ cmd: "resync" })) === before) {
+        if (Date.now() > deadline || exitedAt) throw new Error(`pbm wrote no resync command: ${JSON.stringify(await run)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const [cmd] = await admin.collection("pbmCmd").find({ cmd: "resync" }).sort({ _id: -1 }).limit(1).toArray();
+      await new Promise((r) => setTimeout(r, 2000));
+      const waitingAtInsert = exitedAt === undefined;
+      const insertedAt = Date.now();
+      await admin.collection("pbmLog").insertOne({
+        ts: Long.fromNumber(Math.floor(insertedAt / 1000)),
+        ns: 0,
+        s: entry.s,
+        rs: "rs0",
+        node: "127.0.0.1:27017",
+        e: "resync",
+        eobj: "",
+        ep: new Timestamp({ t: 0, i: 0 }),
+        opid: cmd._id.toHexString(),
+        msg: entry.msg,
+      });
+      const result = await run;
+      return { ...result, waitingAtInsert, insertedAt, exitedAt: exitedAt! };
+    } finally {
+      await client.close();
+    }
+  }
+
+  // Regression: with FerretDB's tailable cursors `pbm config --force-resync --wait` printed "Storage resync
+  // finished" at once, though no agent had logged anything.
+  it("lets the real pbm 2.14.0 wait for a resync until an agent logs succeed for its opid", async () => {
+    // Given an earlier, unrelated success in the log
+    const { MongoClient, Long } = await import("mongodb");
+    const client = new MongoClient(uri);
+    await client.db("admin").collection("pbmLog").insertOne({ ts: Long.fromNumber(Math.floor(Date.now() / 1000)), s: 3, rs: "rs0", node: "x", e: "resync", eobj: "", opid: "000000000000000000000000", msg: "succeed" });
+    await client.close();
+
+    // When pbm waits and an agent logs success for its command about 2 s later
+    const r = await resyncAnsweredBy({ s: 3, msg: "succeed" });
+
+    // Then pbm was still waiting at that moment and finishes with success after it
+    expect(r.waitingAtInsert).toBe(true);
+    expect(r.exitedAt).toBeGreaterThanOrEqual(r.insertedAt);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ msg: "Storage resync finished" });
+  });
+
+  it("lets the real pbm 2.14.0 fail a resync wait with the error an agent logs for its opid", async () => {
+    // When pbm waits and an agent logs an error for its command about 2 s later
+    const r = await resyncAnsweredBy({ s: 1, msg: "storage check failed with: boom" });
+
+    // Then pbm fails with that error, and only after it was logged
+    expect(r.waitingAtInsert).toBe(true);
+    expect(r.exitedAt).toBeGreaterThanOrEqual(r.insertedAt);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain("storage check failed with: boom");
+  });
+
+  // Regression: FerretDB 1.24 dropped the connection on a createIndexes naming several indexes that all exist.
+  it("answers a repeated multi-index createIndexes as mongod does, one index at a time upstream", async () => {
+    // Given a createIndexes naming two indexes
+    const { MongoClient } = await import("mongodb");
+    const client = new MongoClient(uri);
+    try {
+      const db = client.db("shimtest");
+      const command = { createIndexes: "indexed", indexes: [{ key: { a: 1 }, name: "a_1" }, { key: { b: 1, c: -1 }, name: "b_c" }] };
+
+      // When it runs twice
+      const first = await db.command(command);
+      const second = await db.command(command);
+
+      // Then both succeed, the second saying that nothing was created
+      expect(first).toMatchObject({ numIndexesBefore: 1, numIndexesAfter: 3, createdCollectionAutomatically: true, ok: 1 });
+      expect(first).not.toHaveProperty("note");
+      expect(second).toMatchObject({ numIndexesBefore: 3, numIndexesAfter: 3, note: "all indexes already exist", ok: 1 });
+      expect((await db.collection("indexed").indexes()).map((i) => i.name).sort()).toEqual(["_id_", "a_1", "b_c"]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("fails a multi-index createIndexes with the first index's error", async () => {
+    const { MongoClient } = await import("mongodb");
+    const client = new MongoClient(uri);
+    try {
+      const db = client.db("shimtest");
+      await db.command({ createIndexes: "clash", indexes: [{ key: { x: 1 }, name: "x" }] });
+      const clash = { createIndexes: "clash", indexes: [{ key: { y: 1 }, name: "y" }, { key: { x: -1 }, name: "x" }] };
+      await expect(db.command(clash)).rejects.toThrow("An existing index has the same name as the requested index");
+    } finally {
+      await client.close();
+    }
+  });
+
+  // Regression: pbm 1.8.1's CLI creates its indexes on every connect, so every 1.8.1 command after the first failed
+  // with `setup a new backups db: ensure pitr chunks index: … socket was unexpectedly closed: EOF`.
+  it("lets the real pbm 1.8.1 set, show the config and list backups twice in a row", async () => {
+    // Given filesystem storage (pbm 1.8.1 reads --file from a path, not stdin)
+    const dir = mkdtempSync(path.join(tmpdir(), "pulumi-pbm-wire-shim-pbm181-"));
+    const file = path.join(dir, "pbm.yaml");
+    writeFileSync(file, ["storage:", "  type: filesystem", "  filesystem:", `    path: ${dir}`, ""].join("\n"));
+    const pbm181 = (args: string[]) => pbm(uri, args, undefined, pbmPath("1.8.1"));
+    try {
+      // When 1.8.1 runs five commands against the same FerretDB
+      const runs = [];
+      for (const args of [["config", `--file=${file}`], ["config"], ["config"], ["list"], ["list"]]) runs.push(await pbm181([...args, "-o", "json"]));
+
+      // Then each succeeds
+      expect(runs.map((r) => [r.exitCode, r.stderr])).toEqual(runs.map(() => [0, ""]));
+      expect(JSON.parse(runs[2].stdout).storage.filesystem.path).toBe(dir);
+      expect(JSON.parse(runs[4].stdout).pitr.on).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
