@@ -61,7 +61,14 @@ export const pbm = {
   /** `describe-backup` (2.0+); older releases have only `list`, which carries the same status. */
   async describeBackup(name: string, o: PbmRunOptions): Promise<out.DescribeBackup> {
     const f = await pbmFeatures(o);
-    if (f.describeCommands) return runPbm(["describe-backup", name], out.describeBackupOut, o);
+    if (f.describeCommands)
+      return runPbm(["describe-backup", name], out.describeBackupOut, o).catch(async (err: Error) => {
+        // 2.14 cannot describe a failed logical backup ("get snapshot size: missed file"); status still lists it.
+        if (!/snapshot size|missed file/.test(err.message)) throw err;
+        const snap = (await pbm.status(o, ["backups"])).backups?.snapshot?.find((s) => s.name === name);
+        if (!snap) throw err;
+        return { name, type: snap.type, status: snap.status, error: snap.error, size: snap.size, last_write_ts: snap.restoreTo };
+      });
     const found = (await runPbm(["list"], out.listOut, o)).snapshots?.find((s) => s.name === name);
     if (!found) throw new PbmCommandError("PBM_FAILED", `pbm list has no backup named "${name}"`, 0, "", false, { solution: "Check the name with `pbm list`." });
     return { name, type: found.type, status: found.status, error: found.error, size: found.size, last_write_ts: found.restoreTo };

@@ -1,11 +1,11 @@
-// `pbm-sim`: the pbm SIMULATOR's control tool (clock, agents, faults). Not part of pbm.
+// `pbm-sim`: control tool of the simulated pbm agents (clock, agents, faults). Not part of pbm.
 import { clock, configureSimulator, tick } from "./control";
 
-const usage = `pbm-sim: control tool of the pulumi-pbm pbm SIMULATOR (not Percona's pbm)
+const usage = `pbm-sim: control tool of the pulumi-pbm sandbox's simulated pbm agents (not Percona's pbm)
 usage (PBM_MONGODB_URI must point at the simulated cluster):
   pbm-sim clock now | set <RFC3339> | advance <seconds> | run <factor>
   pbm-sim agents up | down [host...]
-  pbm-sim fault storage <unreachable|denied|none> | fail-backups <count> <message> | hang <seconds> <command...> | clear
+  pbm-sim fault storage <unreachable|denied|none> | fail-backups <count> <message> | clear
   pbm-sim version <x.y.z>
   pbm-sim tick`;
 
@@ -40,9 +40,6 @@ export async function controlMain(argv: string[]): Promise<number> {
       return 0;
     case "fault fail-backups":
       await configureSimulator(uri, { faults: { failBackups: { count: Number(rest[0]), message: rest.slice(1).join(" ") } } });
-      return 0;
-    case "fault hang":
-      await configureSimulator(uri, { faults: { hang: { seconds: Number(rest[0]), commands: rest.slice(1) } } });
       return 0;
     case "fault clear":
       await configureSimulator(uri, { faults: {} });

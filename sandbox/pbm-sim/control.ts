@@ -1,5 +1,6 @@
-// Control API of the pbm simulator, for tests and the demo: the simulated clock, topology, agents and
-// faults. Everything lives in the target MongoDB (admin.simulator_settings), so every process agrees.
+// Control API of the simulated pbm agents, for tests and the demo: the simulated clock, topology, agents and
+// faults. Everything lives in the target MongoDB (admin.simulator_settings); each call returns once the
+// cluster's agent process (agentProcess.ts) runs on the new settings.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { MongoClient } from "mongodb";
@@ -7,7 +8,10 @@ import { REPO_ROOT } from "../testbed";
 import { features, parseVersion, DEFAULT_VERSION } from "./version";
 import { AGENTS_ACK, DEFAULT_TIMINGS, SETTINGS, World, type Faults, type ReplSet, type Settings } from "./world";
 
-/** Directory holding the simulator's `pbm`: put it first on PATH. */
+/**
+ * @deprecated No simulated `pbm` is left here (only the `pbm-sim` control tool): use the sandbox's
+ * `pbmBinDir`, which runs the real release. Kept while sandbox/stack/cli.ts still falls back to it.
+ */
 export const SIMULATOR_BIN_DIR = path.join(REPO_ROOT, "sandbox", "pbm-sim", "bin");
 
 async function withClient<T>(uri: string, fn: (c: MongoClient) => Promise<T>): Promise<T> {
@@ -20,7 +24,7 @@ async function withClient<T>(uri: string, fn: (c: MongoClient) => Promise<T>): P
 }
 
 export interface SimulatorOptions {
-  /** pbm release to imitate, e.g. "2.15.0", "2.8.0", "1.8.1". PBM_SIM_VERSION overrides it per process. */
+  /** pbm release the agents report and behave as (reference §7), e.g. "2.14.0"; the testbed sets the real CLI's. */
   version?: string;
   topology?: { sharded: boolean; replsets: ReplSet[] };
   /** Hosts whose agent is down; ["*"] for all. */
@@ -76,7 +80,10 @@ async function setClock(uri: string, clockDoc: Settings["clock"]): Promise<void>
 }
 
 export const clock = {
-  /** Freezes simulated time at `at`. */
+  /**
+   * Freezes simulated time at `at`. Cluster time (what the shim reports) follows, also backwards; the real
+   * CLI names backups and restores by wall clock whatever this says.
+   */
   set: (uri: string, at: Date) => setClock(uri, { mode: "fixed", fixedAt: at }),
   /** Moves a frozen clock forward (or a running one: it re-anchors). */
   async advance(uri: string, seconds: number): Promise<Date> {
@@ -98,7 +105,7 @@ export const clock = {
   },
 };
 
-/** Brings the simulated world up to now (what every simulator invocation does first). */
+/** Runs one agents' step now, besides the agent process's own every 200 ms. */
 export async function tick(uri: string, version = DEFAULT_VERSION): Promise<void> {
   await withClient(uri, async (c) => {
     const v = parseVersion(version);
@@ -114,22 +121,18 @@ export async function tick(uri: string, version = DEFAULT_VERSION): Promise<void
 export interface Invocation {
   argv: string[];
   env: string[];
-  stdin: boolean;
+  /** Not recorded by the real-pbm wrapper. */
+  stdin?: boolean;
   exitCode: number | null;
   startedAt: string;
   pid: number;
 }
 
-/** Reads the invocation record written when PBM_SIM_RECORD is set. */
+/** Reads the calls the sandbox's pbm wrapper recorded to $PBM_RECORD (one JSON line per call). */
 export function readRecord(file: string): Invocation[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, "utf8")
     .split("\n")
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Invocation);
-}
-
-/** PATH with the simulator's `pbm` first. */
-export function pathWithSimulator(base = process.env.PATH ?? ""): string {
-  return `${SIMULATOR_BIN_DIR}${path.delimiter}${base}`;
 }

@@ -1,5 +1,5 @@
-// The configured storage as a pbm agent sees it: S3 (or S3-compatible) from pbm's own config, keys in
-// pbm's layout (reference §5). The AWS SDK is loaded only when a command touches storage.
+// The configured storage as the simulated pbm agents see it: S3 (or S3-compatible, here MinIO) from pbm's own
+// config, keys in pbm's layout (reference §5). The AWS SDK is loaded only when a command touches storage.
 import type { S3Client } from "@aws-sdk/client-s3";
 
 export interface S3Conf {
@@ -120,15 +120,6 @@ export class Storage {
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  }
-
-  /** `s3://bucket/prefix` as each release renders it (reference §1.4.5). */
-  path(f: { s3TripleSlash: boolean; s3EndpointInPath: boolean }): string {
-    const c = this.s3;
-    const bp = [c.bucket, c.prefix].filter(Boolean).join("/");
-    if (f.s3EndpointInPath && c.endpointUrl) return `s3://${c.endpointUrl}/${bp}`;
-    if (f.s3TripleSlash && !c.endpointUrl) return `s3:///${bp}`;
-    return `s3://${bp}`;
   }
 
   close(): void {

@@ -1,8 +1,12 @@
-// The simulated cluster behind the pbm CLI: settings (clock, topology, agents, faults), pbm's control
-// collections in `admin`, and the "agents" that carry out commands. There is no daemon: every invocation
-// brings the world up to the simulated "now" (tick) under a lock, so concurrent processes agree.
+// The simulated pbm-agents of one cluster: settings (clock, topology, agents, faults), and what real agents
+// write to pbm's control collections in `admin` (reference §4) and to storage (§5) when the REAL pbm CLI
+// sends them commands through `admin.pbmCmd`. The agent process (agentProcess.ts) calls tick() every 200 ms;
+// a lock keeps a stray second ticker (control.ts `tick`) from applying a step twice.
+// Documents are shaped as the real CLI reads them: pbmAgents (status, backup pre-check), pbmLock (the
+// concurrent-operation check, `status` running section), pbmLockOp + pbmPITR (`status` pitr.run / pitr.nodes),
+// pbmLog (`status` pitr.error, `logs`), pbmBackups / pbmRestores / pbmPITRChunks (list, describe-*, status).
 import { randomBytes } from "node:crypto";
-import { Timestamp, type Db, type MongoClient } from "mongodb";
+import { ObjectId, Timestamp, type Db, type MongoClient } from "mongodb";
 import { Storage, storageErrorText, type StorageConf } from "./storage";
 import { features, parseVersion, type Features, type PbmVersion } from "./version";
 
@@ -36,8 +40,6 @@ export interface Faults {
   storage?: "unreachable" | "denied";
   /** The next N backups end in error with this message. */
   failBackups?: { count: number; message: string };
-  /** Commands (first word) that hang for `seconds` real seconds before doing anything. */
-  hang?: { commands: string[]; seconds: number };
   /** Agents were killed without a clean shutdown: their pbmAgents docs stay, stale. */
   agentsKilled?: boolean;
 }
@@ -64,27 +66,24 @@ export const DEFAULT_TIMINGS = { backupSec: 60, restoreSec: 60, resyncSec: 1 };
 export function ts(sec: number, inc = 1): Timestamp {
   return new Timestamp({ t: Math.floor(sec), i: inc });
 }
+/** Orders BSON timestamps as Go's primitive.Timestamp.Compare does: T, then I. */
+export function compareTs(a: Timestamp, b: Timestamp): number {
+  return tsSec(a) - tsSec(b) || a.getLowBits() - b.getLowBits();
+}
 export const tsSec = (t: Timestamp | number | undefined | null): number =>
   t === undefined || t === null ? 0 : typeof t === "number" ? t : t.getHighBits();
 export const opid = () => randomBytes(12).toString("hex");
 
+/** A fresh ObjectId whose time part is `sec` (unix seconds). */
+function objectIdAt(sec: number): ObjectId {
+  const bytes = Buffer.from(new ObjectId().id);
+  bytes.writeUInt32BE(Math.floor(sec), 0);
+  return new ObjectId(bytes);
+}
+
 export function rfc3339(sec: number): string {
   return new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
-
-export const CMD_NAMES: Record<string, string> = {
-  backup: "Snapshot backup",
-  restore: "Snapshot restore",
-  replay: "Oplog replay",
-  cancelBackup: "Backup cancellation",
-  resync: "Resync storage",
-  pitr: "PITR incremental backup",
-  delete: "Delete",
-  deletePitr: "Delete PITR chunks",
-  cleanup: "Cleanup backups and PITR chunks",
-  addConfigProfile: "Add Config Profile",
-  removeConfigProfile: "Remove Config Profile",
-};
 
 const EXT: Record<string, string> = { gzip: ".gz", pgzip: ".gz", snappy: ".snappy", lz4: ".lz4", s2: ".s2", zstd: ".zst", none: "" };
 export const compressionExt = (c: string | undefined) => EXT[c ?? "s2"] ?? ".s2";
@@ -197,10 +196,12 @@ export class World {
     for (const s of this.storages) s.close();
   }
 
-  async log(entry: { s: number; rs?: string; node?: string; e: string; eobj?: string; opid?: string; msg: string; ep?: Timestamp }) {
+  /** Appends to pbmLog as pbm-agent does; `at` (wall-clock unix seconds) defaults to now. */
+  async log(entry: { s: number; rs?: string; node?: string; e: string; eobj?: string; opid?: string; msg: string; ep?: Timestamp }, at?: number) {
     // pbm-agent stamps log entries with its wall clock, not the cluster time (the CLI filters them so).
-    const now = Date.now() / 1000;
+    const now = at ?? Date.now() / 1000;
     await this.col("pbmLog").insertOne({
+      _id: objectIdAt(now),
       ts: Math.floor(now),
       ns: Math.floor((now % 1) * 1e9),
       tz: 0,
@@ -321,6 +322,9 @@ export class World {
   // ---- commands (what the agents do with pbmCmd) ----
 
   private async processCommands(): Promise<void> {
+    // A lock whose heartbeat is older than 30 s belongs to a dead agent: pbm takes it over (defs.StaleFrameSec).
+    for (const l of await this.col("pbmLock").find({}).toArray())
+      if (this.nowSec() - tsSec(l.hb) > 30) await this.col("pbmLock").deleteOne({ _id: l._id });
     const seen = new Set((await this.col(SEEN_CMDS).find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
     const cmds = (await this.col("pbmCmd").find({}).sort({ ts: 1 }).toArray()).filter((c) => !seen.has(String(c._id)));
     for (const cmd of cmds) {
@@ -386,8 +390,10 @@ export class World {
         await this.col("pbmLock").insertOne({ type: "backup", replset: rs.name, node: node.host, opid: id, epoch: cfg?.epoch, hb: ts(now) });
     } catch (err) {
       if ((err as { code?: number }).code === 11000) {
+        // pbm's cluster leader checks for a live lock before it writes any metadata (startBcpLockCheck), so the
+        // losing CLI waits for metadata that never comes ("no progress from leader, backup metadata not found").
         await this.col("pbmLock").deleteMany({ opid: id });
-        await this.log({ s: 1, e: "backup", eobj: b.name, opid: id, msg: `backup: unable to acquire lock: another operation in progress` });
+        await this.log({ s: 1, rs: rsList[0].name, node: lockHolder[0].node.host, e: "backup", eobj: b.name, opid: id, msg: "unable to proceed with the backup, active lock is present", ep: cfg?.epoch });
         return;
       }
       throw err;
@@ -401,8 +407,10 @@ export class World {
       ...(b.type === "incremental" && !b.base ? { src_backup: await this.lastIncrementalName() } : {}),
       replsets: lockHolder.map(({ rs, node }) => ({
         name: rs.name,
-        dump_name: `${b.name}/${rs.name}/metadata.json`,
-        oplog_name: `${b.name}/${rs.name}/oplog`,
+        // 2.x writes a directory per replica set; 1.x one dump file and one oplog file (getDstName).
+        ...(this.f.restoreTo
+          ? { dump_name: `${b.name}/${rs.name}/metadata.json`, oplog_name: `${b.name}/${rs.name}/oplog` }
+          : { dump_name: `${b.name}_${rs.name}.dump${compressionExt(compression)}`, oplog_name: `${b.name}_${rs.name}.oplog${compressionExt(compression)}` }),
         start_ts: now,
         status: "running",
         size: 0,
@@ -485,6 +493,9 @@ export class World {
             },
           );
       } else if (job.kind === "restore") {
+        // Heartbeats, so the CLI does not take the restore for stuck or its lock for stale.
+        await this.col("pbmRestores").updateOne({ opid: job._id }, { $set: { hb: ts(now) } });
+        await this.col("pbmLock").updateMany({ opid: job._id }, { $set: { hb: ts(now) } });
         if (now >= job.doneAt) await this.finishRestore(job._id);
       }
     }
@@ -507,7 +518,10 @@ export class World {
         for (const rs of meta.replsets) {
           const files: { rel: string; body: string }[] = [];
           const nss: string[] = meta.nss?.length ? meta.nss : ["shop.orders", "shop.customers"];
-          if (meta.type === "logical") {
+          if (meta.type === "logical" && !this.f.restoreTo) {
+            files.push({ rel: rs.dump_name, body: `simulated dump of ${nss.join(", ")}\n`.repeat(64) });
+            files.push({ rel: rs.oplog_name, body: "simulated oplog\n" });
+          } else if (meta.type === "logical") {
             files.push({ rel: `${meta.name}/${rs.name}/meta.pbm`, body: JSON.stringify({ simulated: true, namespaces: nss }) });
             files.push({ rel: `${meta.name}/${rs.name}/metadata.json`, body: "{}" });
             for (const ns of nss) files.push({ rel: `${meta.name}/${rs.name}/${ns.replace(".*", ".all")}${ext}`, body: `simulated dump of ${ns}\n`.repeat(64) });
@@ -552,7 +566,7 @@ export class World {
           !(b.nss && b.nss.length) &&
           !b.store?.profile &&
           (beforeOrAt === undefined || tsSec(b.last_write_ts) <= beforeOrAt) &&
-          (this.f.restoreTo ? true : b.type !== "physical"),
+          (this.f.physicalPitrBase || b.type === "logical"),
       ) ?? null
     );
   }
@@ -561,8 +575,7 @@ export class World {
     const cfg = await this.mainConfig();
     const now = this.nowSec();
     if (!cfg?.pitr?.enabled || !cfg.storage) {
-      await this.col("pbmLockOp").deleteMany({ type: "pitr" });
-      for (const rs of this.replsets()) await this.markInterrupted(rs.name, now);
+      for (const rs of this.replsets()) await this.stopSlicing(rs.name, now);
       return;
     }
     const span = Math.max(1, Math.round(Number(cfg.pitr.oplogSpanMin ?? 10) * 60));
@@ -573,20 +586,20 @@ export class World {
     for (const rs of this.replsets()) {
       const node = this.worker(rs);
       if (!node) {
-        await this.col("pbmLockOp").deleteMany({ type: "pitr", replset: rs.name });
-        await this.markInterrupted(rs.name, now);
+        await this.stopSlicing(rs.name, now);
         continue;
       }
       if (!base && !cfg.pitr.oplogOnly) {
-        await this.col("pbmLockOp").deleteMany({ type: "pitr", replset: rs.name });
+        await this.stopSlicing(rs.name, now, false);
         await this.logPitrErrorOnce(rs.name, node.host, cfg.epoch, this.f.pitrCatchupMessage);
         continue;
       }
       if (this.settings.faults.storage) {
+        await this.stopSlicing(rs.name, now, false);
         await this.logPitrErrorOnce(rs.name, node.host, cfg.epoch, `init: catchup: ${this.storageFaultText("upload")}`);
         continue;
       }
-      await this.col("pbmLockOp").updateOne({ replset: rs.name, type: "pitr" }, { $set: { replset: rs.name, type: "pitr", node: node.host, hb: ts(now), epoch: cfg.epoch } }, { upsert: true });
+      await this.holdSlicerLock(rs.name, node.host, now, cfg.epoch);
       // A logical backup on the same storage pauses slicing: the slicer cuts a last chunk at the backup's start.
       const until = running ? Math.min(now, running.start_ts) : now;
       const last = (await this.col("pbmPITRChunks").find({ rs: rs.name }).sort({ end_ts: -1 }).limit(1).toArray())[0];
@@ -628,8 +641,49 @@ export class World {
         const lastChunk = chunks[chunks.length - 1];
         await this.log({ s: 4, rs: rs.name, node: node.host, e: "pitr", msg: `created chunk ${rfc3339(tsSec(chunks[0].start_ts as Timestamp))} - ${rfc3339(tsSec(lastChunk.end_ts as Timestamp))}. Next chunk creation scheduled to begin at ~${rfc3339(tsSec(lastChunk.end_ts as Timestamp) + span)}`, ep: cfg.epoch });
       }
-      await this.col("pbmPITR").updateOne({}, { $set: { start_ts: now, hb: ts(now), status: "running" } }, { upsert: true });
     }
+  }
+
+  /**
+   * The slicer of a replica set runs on `node`: its op-lock in pbmLockOp (heartbeat = cluster time; the CLI's
+   * `status` pitr.run is "a PITR lock younger than 30 s"), its nomination acknowledged in pbmPITR (`status`
+   * pitr.nodes = `<rs>/<ack>`), and, when it (re)starts, the slicer's Debug `start_ok` entry in pbmLog, which
+   * makes `status` stop showing an older catch-up error of the same epoch (cmd/pbm/status.go getPitrErr).
+   */
+  private async holdSlicerLock(rs: string, node: string, now: number, epoch: Timestamp | undefined): Promise<void> {
+    const held = await this.col("pbmLockOp").findOne({ replset: rs, type: "pitr" });
+    await this.col("pbmLockOp").updateOne(
+      { replset: rs, type: "pitr" },
+      { $set: { type: "pitr", replset: rs, node, ...(epoch ? { epoch } : {}), hb: ts(now) } },
+      { upsert: true },
+    );
+    const meta = await this.col("pbmPITR").findOne({});
+    const others = (list: Record<string, any>[] | undefined, key: string) => (list ?? []).filter((x) => x[key] !== rs);
+    await this.col("pbmPITR").updateOne(
+      {},
+      {
+        $set: {
+          start_ts: meta?.start_ts ?? Math.floor(Date.now() / 1000), // pbm stamps it with the agent's wall clock
+          hb: ts(now),
+          status: "running",
+          n: [...others(meta?.n, "rs"), { rs, n: [node], ack: node }],
+          replsets: [...others(meta?.replsets, "name"), { name: rs, node, status: "running" }],
+        },
+      },
+      { upsert: true },
+    );
+    if (held && held.node === node && now - tsSec(held.hb) <= 30) return;
+    // The CLI compares the ObjectId times of `start_ok` and of the last error entry: start_ok must be later.
+    const lastErr = (await this.col("pbmLog").find({ e: "pitr", s: 1, rs }).sort({ _id: -1 }).limit(1).toArray())[0];
+    const after = lastErr ? (lastErr._id as ObjectId).getTimestamp().getTime() / 1000 + 1 : 0;
+    await this.log({ s: 4, rs, node, e: "pitr", msg: "start_ok", ep: epoch }, Math.max(after, Date.now() / 1000));
+  }
+
+  /** The slicer of a replica set is not running: no op-lock, no acknowledged node. */
+  private async stopSlicing(rs: string, now: number, interrupted = true): Promise<void> {
+    await this.col("pbmLockOp").deleteMany({ type: "pitr", replset: rs });
+    await this.col("pbmPITR").updateOne({}, { $pull: { n: { rs }, replsets: { name: rs } } as any });
+    if (interrupted) await this.markInterrupted(rs, now);
   }
 
   /** Remembers that slicing stopped on a replica set (agents down or PITR off), for the oplog window. */
@@ -640,8 +694,13 @@ export class World {
   }
 
   private async logPitrErrorOnce(rs: string, node: string, epoch: Timestamp | undefined, msg: string): Promise<void> {
-    const existing = await this.col("pbmLog").findOne({ e: "pitr", s: 1, rs, msg, ep: epoch ?? new Timestamp({ t: 0, i: 0 }) });
-    if (!existing) await this.log({ s: 1, rs, node, e: "pitr", msg, ep: epoch });
+    // Real agents repeat the error every check (15 s); once per epoch, and again after a successful start, is
+    // what `pbm status` can tell apart.
+    const ep = epoch ?? new Timestamp({ t: 0, i: 0 });
+    const newest = async (q: Record<string, unknown>) => (await this.col("pbmLog").find({ e: "pitr", rs, ep, ...q }).sort({ _id: -1 }).limit(1).toArray())[0];
+    const existing = await newest({ s: 1, msg });
+    const started = await newest({ s: 4, msg: "start_ok" });
+    if (!existing || (started && String(started._id) > String(existing._id))) await this.log({ s: 1, rs, node, e: "pitr", msg, ep: epoch });
   }
 
   // ---- resync, delete, cleanup, profiles ----
@@ -697,7 +756,7 @@ export class World {
   }
 
   async backupFiles(storage: Storage, name: string): Promise<string[]> {
-    const objs = await storage.list(`${name}/`);
+    const objs = [...(await storage.list(`${name}/`)), ...(await storage.list(`${name}_`))];
     return [...objs.map((o) => o.key), `${name}.pbm.json`];
   }
 
@@ -797,88 +856,114 @@ export class World {
 
   private async startRestore(id: string, r: Record<string, any>): Promise<void> {
     const now = this.nowSec();
-    const target = r.oplogTS ? tsSec(r.oplogTS) : 0;
-    // With no base named, the leader picks the newest base whose last write is before the target.
-    const backup = r.backupName ? await this.col("pbmBackups").findOne({ name: r.backupName }) : target ? await this.lastBase(target) : null;
+    const target: Timestamp | undefined = r.oplogTS && tsSec(r.oplogTS) ? r.oplogTS : undefined;
+    // With no base named, the leader picks the newest base whose last write is before the target (≤ 2.2; the
+    // 2.3+ CLI names it itself, and refuses with "no base snapshot found" when there is none).
+    const backup = r.backupName ? await this.col("pbmBackups").findOne({ name: r.backupName }) : target ? await this.lastBase(tsSec(target)) : null;
     const rsNames = this.replsets().map((rs) => rs.name);
-    const doc = {
+    const leader = this.worker(this.replsets()[0])!;
+    const cfg = await this.mainConfig();
+    // The agents validate before they restore anything; such a failure ends the restore at once (the CLI then
+    // prints it while waiting for the start, reference §3.5).
+    let error: string | undefined;
+    if (!backup) error = `no backup found before ts {${tsSec(target)} ${target?.getLowBits() ?? 0}}`;
+    else if (target && compareTs(backup.last_write_ts, target) > 0)
+      error = "snapshot's last write is later than the target time. Try to set an earlier snapshot. Or leave the snapshot empty so PBM will choose one.";
+    else if (target) error = await this.pitrCoverageError(backup.last_write_ts, target);
+    if (!error && this.settings.faults.storage) error = this.storageFaultText("stat");
+    const status = error ? "error" : "running";
+    const conditions = [{ timestamp: now, status: "starting" }, { timestamp: now, status, ...(error ? { error } : {}) }];
+    // RestoreMeta (pbm/restore/types.go) as describe-restore, `list --restore` and `status` read it.
+    await this.col("pbmRestores").insertOne({
       name: r.name,
       opid: id,
       backup: backup?.name ?? r.backupName ?? "",
       bcp_chain: [],
       ...(r.nss?.length ? { nss: r.nss } : {}),
       start_pitr: backup ? tsSec(backup.last_write_ts) : 0,
-      pitr: target,
-      replsets: rsNames.map((name) => ({ name, start_ts: now, status: "running", last_transition_ts: now, conditions: [{ timestamp: now, status: "running" }] })),
+      pitr: target ? tsSec(target) : 0,
+      replsets: rsNames.map((name) => ({ name, start_ts: now, status, last_transition_ts: now, ...(error ? { error } : {}), conditions, hb: ts(now) })),
       hb: ts(now),
       start_ts: now,
       last_transition_ts: now,
-      status: "running",
-      conditions: [{ timestamp: now, status: "starting" }, { timestamp: now, status: "running" }],
+      status,
+      ...(error ? { error } : {}),
+      conditions,
       type: backup?.type === "physical" || backup?.type === "incremental" ? "physical" : "logical",
-    };
-    await this.col("pbmRestores").insertOne(doc);
+      l: leader.host,
+    });
+    await this.log({ s: 3, rs: rsNames[0], node: leader.host, e: "restore", eobj: r.name, opid: id, msg: "recovery started", ep: cfg?.epoch });
+    if (error) {
+      await this.log({ s: 1, rs: rsNames[0], node: leader.host, e: "restore", eobj: r.name, opid: id, msg: `restore: ${error}`, ep: cfg?.epoch });
+      return;
+    }
+    // pbm's restore lock (one exclusive operation per replica set); the CLI checked it was free.
     try {
-      await this.col("pbmLock").insertOne({ type: "restore", replset: rsNames[0], node: this.worker(this.replsets()[0])!.host, opid: id, hb: ts(now) });
-    } catch {
-      /* another op holds the lock; the restore still proceeds in the simulation */
+      for (const rs of this.replsets())
+        await this.col("pbmLock").insertOne({ type: "restore", replset: rs.name, node: this.worker(rs)!.host, opid: id, ...(cfg?.epoch ? { epoch: cfg.epoch } : {}), hb: ts(now) });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 11000) throw err;
+      await this.col("pbmLock").deleteMany({ opid: id });
+      await this.finishRestore(id, "unable to acquire lock: another operation in progress");
+      return;
     }
     // The leader turns PITR off for the restore (2.4+) and it stays off.
     await this.col("pbmConfig").updateOne({ profile: null, "pitr.enabled": true }, { $set: { "pitr.enabled": false } });
-    await this.log({ s: 3, rs: rsNames[0], e: "restore", eobj: r.name, opid: id, msg: "recovery started" });
-    let error: string | undefined;
-    if (!backup) error = `no backup found before ts {${target} 0}`;
-    else if (target && tsSec(backup.last_write_ts) > target)
-      error = "snapshot's last write is later than the target time. Try to set an earlier snapshot. Or leave the snapshot empty so PBM will choose one.";
-    else if (target) error = await this.pitrCoverageError(tsSec(backup.last_write_ts), target);
-    if (!error && this.settings.faults.storage) error = this.storageFaultText("stat");
-    await this.col(JOBS).insertOne({ _id: id, kind: "restore", doneAt: now + (error ? 2 : this.settings.timings.restoreSec), error });
+    await this.col(JOBS).insertOne({ _id: id, kind: "restore", doneAt: now + this.settings.timings.restoreSec });
   }
 
-  /** Why chunks from `from` to `target` cannot be replayed, per replica set (reference §3.5). */
-  private async pitrCoverageError(from: number, target: number): Promise<string | undefined> {
+  /**
+   * Why the chunks from the base's last write to the target cannot be replayed, per replica set: pbm's own
+   * checks in order (pbm/restore/restore.go `chunks`, reference §3.5), Go's `%v` of a timestamp being `{T I}`.
+   */
+  private async pitrCoverageError(from: Timestamp, to: Timestamp): Promise<string | undefined> {
+    const v = (t: Timestamp) => `{${tsSec(t)} ${t.getLowBits()}}`;
     for (const rs of this.replsets()) {
-      const chunks = await this.col("pbmPITRChunks").find({ rs: rs.name, end_ts: { $gt: ts(from, 0) } }).sort({ start_ts: 1 }).toArray();
+      const chunks = (await this.col("pbmPITRChunks").find({ rs: rs.name, end_ts: { $gte: from }, start_ts: { $lte: to } }).toArray()).sort((a, b) =>
+        compareTs(a.start_ts, b.start_ts),
+      );
       if (chunks.length === 0) return "no chunks found";
-      const last = chunks[chunks.length - 1];
-      if (tsSec(last.end_ts) < target) return `no chunk with the target time, the last chunk ends on {${tsSec(last.end_ts)} ${last.end_ts.getLowBits()}}`;
-      let prev: Record<string, any> | undefined;
+      const lastEnd: Timestamp = chunks[chunks.length - 1].end_ts;
+      if (compareTs(lastEnd, to) < 0) return `no chunk with the target time, the last chunk ends on ${v(lastEnd)}`;
+      let last = from;
       for (const c of chunks) {
-        if (tsSec(c.start_ts) > target) break;
-        if (prev && tsSec(c.start_ts) > tsSec(prev.end_ts))
-          return `integrity vilolated, expect chunk with start_ts {${tsSec(prev.end_ts)} ${prev.end_ts.getLowBits()}}, but got {${tsSec(c.start_ts)} ${c.start_ts.getLowBits()}}`;
-        prev = c;
+        if (compareTs(last, c.start_ts) < 0) return `integrity vilolated, expect chunk with start_ts ${v(last)}, but got ${v(c.start_ts)}`;
+        last = c.end_ts;
       }
     }
     return undefined;
   }
 
-  private async finishRestore(id: string): Promise<void> {
+  private async finishRestore(id: string, failure?: string): Promise<void> {
     const job = await this.col(JOBS).findOne({ _id: id });
+    const error: string | undefined = failure ?? job?.error;
     const now = this.nowSec();
-    const status = job?.error ? "error" : "done";
+    const status = error ? "error" : "done";
     const current = await this.col("pbmRestores").findOne({ opid: id });
+    const condition = { timestamp: now, status, ...(error ? { error } : {}) };
     await this.col("pbmRestores").updateOne(
       { opid: id },
       {
         $set: {
           status,
-          ...(job?.error ? { error: job.error } : {}),
+          ...(error ? { error } : {}),
           last_transition_ts: now,
-          replsets: (current?.replsets ?? []).map((rs: Record<string, unknown>) => ({
+          hb: ts(now),
+          replsets: (current?.replsets ?? []).map((rs: Record<string, any>) => ({
             ...rs,
             status,
             last_transition_ts: now,
-            ...(job?.error ? { error: job.error } : {}),
+            hb: ts(now),
+            conditions: [...(rs.conditions ?? []), condition],
+            ...(error ? { error } : {}),
           })),
         },
-        $push: { conditions: { timestamp: now, status, ...(job?.error ? { error: job.error } : {}) } } as any,
+        $push: { conditions: condition } as any,
       },
     );
     await this.col("pbmLock").deleteMany({ opid: id });
     await this.col(JOBS).deleteOne({ _id: id });
-    const r = await this.col("pbmRestores").findOne({ opid: id });
-    await this.log({ s: job?.error ? 1 : 3, e: "restore", eobj: r?.name, opid: id, msg: job?.error ? `restore: ${job.error}` : "recovery successfully finished" });
+    await this.log({ s: error ? 1 : 3, rs: current?.replsets?.[0]?.name, node: current?.l, e: "restore", eobj: current?.name, opid: id, msg: error ? `restore: ${error}` : "recovery successfully finished" });
   }
 }
 
