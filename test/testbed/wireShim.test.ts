@@ -185,6 +185,24 @@ describe("wire shim", () => {
     expect(r.stdout + r.stderr).toContain("a direct connection cannot be made if multiple hosts are specified");
   });
 
+  it("makes a conditional single-document write atomic: one winner in each of 20 rounds of 8 racing clients", async () => {
+    // FerretDB alone lets several findAndModify calls with the same condition all win (read, then write).
+    const { MongoClient } = await import("mongodb");
+    const clients = await Promise.all(Array.from({ length: 8 }, () => new MongoClient(discoveryUri).connect()));
+    try {
+      const col = (i: number) => clients[i].db("shimtest").collection<{ _id: number; holder: number | null }>("race");
+      const winners: number[] = [];
+      for (let round = 0; round < 20; round++) {
+        await col(0).insertOne({ _id: round, holder: null });
+        const results = await Promise.all(clients.map((_, i) => col(i).findOneAndUpdate({ _id: round, holder: null }, { $set: { holder: i } }, { returnDocument: "after" })));
+        winners.push(results.filter((r) => r !== null).length);
+      }
+      expect(winners).toEqual(Array(20).fill(1));
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
   it("carries the Node driver's reads, writes, indexes and a 20,000-document reply unchanged", async () => {
     const { MongoClient } = await import("mongodb");
     for (const uri of [discoveryUri, directUri]) {
