@@ -55,6 +55,9 @@ export class PitrPolicy extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
+        // Listed even when unset, so the provider's effective values come back as outputs.
+        enabled: args.enabled,
+        oplogSpanMin: args.oplogSpanMin,
         mongodbUri: pulumi.secret(args.mongodbUri),
         name,
         declaredBy: { project: pulumi.getProject(), stack: pulumi.getStack() },

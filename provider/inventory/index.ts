@@ -69,6 +69,12 @@ export function inventoryFromStatus(cluster: string, st: Status, madeBy: Map<str
   };
 }
 
+/** The inventory of a cluster on which pbm has no config yet. */
+export async function emptyInventory(mongodbUri: string): Promise<Inventory> {
+  const cluster = await withPbmClient(mongodbUri, clusterName);
+  return { cluster, snapshots: [], pitrRanges: [], restorableWindow: null, pitr: { enabled: false, running: false } };
+}
+
 /** Reads the inventory of the cluster the URI reaches. */
 export async function readInventory(o: PbmRunOptions): Promise<Inventory> {
   const { cluster, madeBy } = await withPbmClient(o.mongodbUri, async (admin) => {

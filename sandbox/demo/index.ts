@@ -1,12 +1,13 @@
-// The README's main command: the quickstart stack end to end against the sandbox, with the pbm simulator's
-// clock running 60× faster than real time (one real second is one simulated minute).
+// The README's main command: the quickstart stack end to end against the sandbox, deployed the way users deploy
+// it: the `pulumi` command run from the repository root, whose Pulumi.yaml points at examples/quickstart. The
+// simulated agents' clock runs 60× faster than real time (one real second is one simulated minute).
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { readInventory, type Inventory } from "../../provider/inventory";
 import { restoreToPointInTime } from "../../provider/ops/restore";
-import { clock, configureSimulator, pathWithSimulator } from "../pbm-sim/control";
-import { openStack } from "../stack";
+import { clock, configureSimulator } from "../pbm-sim/control";
+import { PulumiStackCli, pbmPathFor, resourceCounts, sandboxCliEnv, type CliResult } from "../stack/cli";
 import { REPO_ROOT, startSandbox, type Sandbox } from "../testbed";
 
 // The AWS SDK warns on every process that Node 20 support ends in 2027; the demo's output is for people.
@@ -16,6 +17,21 @@ const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s`;
 const say = (msg: string) => console.log(`[${elapsed()}] ${msg}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Prints pulumi's output indented under the current step, whole lines at a time. */
+function indented(): (chunk: string) => void {
+  let pending = "";
+  return (chunk) => {
+    const lines = (pending + chunk).split("\n");
+    pending = lines.pop()!;
+    for (const l of lines) process.stdout.write(`        │ ${l}\n`);
+  };
+}
+
+const changes = (r: CliResult) =>
+  Object.entries(resourceCounts(r.stdout))
+    .map(([k, v]) => `${v} ${k}`)
+    .join(", ");
 
 function describe(inv: Inventory): string {
   const done = inv.snapshots.filter((s) => s.status === "done").length;
@@ -29,35 +45,35 @@ async function main(): Promise<void> {
   const summary: string[] = [];
   try {
     const uri = sb.cluster.mongodbUri;
-    process.env.PATH = pathWithSimulator(process.env.PATH);
+    // The runner and the restore below run pbm from this process's PATH, as the provider does from pulumi's.
+    process.env.PATH = [pbmPathFor(sb), process.env.PATH].join(path.delimiter);
     const s3 = new S3Client({ endpoint: sb.s3.endpoint, region: sb.s3.region, forcePathStyle: true, credentials: { accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey } });
     await s3.send(new CreateBucketCommand({ Bucket: "pbm-backups" }));
     await configureSimulator(uri, { timings: { backupSec: 120, restoreSec: 60 } });
     await clock.run(uri, 60);
-    say(`Sandbox up: replica set "${sb.cluster.replSetName}" on 127.0.0.1:${sb.cluster.port}, S3 at ${sb.s3.endpoint}; pbm is the SIMULATOR in sandbox/pbm-sim (clock ×60)`);
+    say(`Sandbox up: replica set "${sb.cluster.replSetName}" on 127.0.0.1:${sb.cluster.port}, S3 at ${sb.s3.endpoint}; pbm ${sb.pbmRelease} from ${pbmPathFor(sb)} against simulated agents (clock ×60)`);
 
-    const stack = await openStack({
-      workDir: path.join(REPO_ROOT, "examples", "quickstart"),
-      programModule: path.join(REPO_ROOT, "dist", "examples", "quickstart", "index.js"),
-      stackName: "demo",
-      pulumiBinDir: sb.pulumiBinDir!,
-      env: { ...sb.pulumiEnv(), PATH: pathWithSimulator(sb.pulumiEnv().PATH) },
-      config: {
-        mongodbUri: { value: uri, secret: true },
-        bucket: { value: "pbm-backups" },
-        prefix: { value: "rs0" },
-        endpointUrl: { value: sb.s3.endpoint },
-        accessKeyId: { value: sb.s3.accessKeyId, secret: true },
-        secretAccessKey: { value: sb.s3.secretAccessKey, secret: true },
-        oplogSpanMin: { value: "1" },
-        // Real-time cron with seconds: the runner takes a fresh PITR base snapshot every 8 seconds.
-        baseSnapshotSchedule: { value: "*/8 * * * * *" },
-      },
+    // `pulumi` from the repository root, as a user would: ./Pulumi.yaml (main: examples/quickstart), stack "demo".
+    // Its config goes to a file in the sandbox (--config-file), so the demo leaves the working tree as it was.
+    const configFile = path.join(sb.dataDir, "Pulumi.demo.yaml");
+    const stack = new PulumiStackCli({ projectDir: REPO_ROOT, stack: "demo", env: sandboxCliEnv(sb), onOutput: indented(), configFile });
+    say("pulumi stack init demo; pulumi config set (secrets on stdin), from the repository root");
+    await stack.init();
+    await stack.setConfig({
+      mongodbUri: { value: uri, secret: true },
+      bucket: { value: "pbm-backups" },
+      prefix: { value: "rs0" },
+      endpointUrl: { value: sb.s3.endpoint },
+      accessKeyId: { value: sb.s3.accessKeyId, secret: true },
+      secretAccessKey: { value: sb.s3.secretAccessKey, secret: true },
+      oplogSpanMin: { value: "1" },
+      // Real-time cron with seconds: the runner takes a fresh PITR base snapshot every 8 seconds.
+      baseSnapshotSchedule: { value: "*/8 * * * * *" },
     });
-    say("pulumi up (examples/quickstart): BackupLocation + PitrPolicy + BackupInventory");
-    const up = await stack.up({ onOutput: (l) => process.stdout.write(`        │ ${l}`.replace(/\n(?!$)/g, "\n        │ ")) });
-    summary.push(`pulumi up: ${up.summary.result}, ${Object.entries(up.summary.resourceChanges ?? {}).map(([k, v]) => `${v} ${k}`).join(", ")}`);
-    say(`Base snapshot ${up.outputs.baseSnapshot?.value ?? "(already present)"} started by the PitrPolicy; watching the inventory fill`);
+    say("pulumi up --yes (./Pulumi.yaml → examples/quickstart/index.ts): BackupLocation + PitrPolicy + BackupInventory");
+    const up = await stack.up();
+    summary.push(`pulumi up: exit ${up.exitCode}, ${changes(up)} (${(up.durationMs / 1000).toFixed(1)} s)`);
+    say(`Base snapshot ${(await stack.outputs()).baseSnapshot ?? "(already present)"} started by the PitrPolicy; watching the inventory fill`);
 
     say("Starting the runner: pulumi-pbm scheduler (runs the PitrPolicy's base-snapshot cadence from the cluster's registry)");
     const runner = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "pulumi-pbm"), "scheduler", "--interval", "1"], {
@@ -86,10 +102,14 @@ async function main(): Promise<void> {
     summary.push(`runner: ${byRunner} base snapshot(s) taken on schedule (${runnerLines} runner log lines)`);
     summary.push(`inventory: ${describe(inv)}`);
 
-    say("pulumi up again: the stack's outputs now carry the inventory");
-    const again = await stack.up();
-    const window = again.outputs.restorableWindow?.value as { earliest: string; latest: string } | null;
-    say(`stack output restorableWindow = ${JSON.stringify(window)}`);
+    say("pulumi up --yes again: the stack's outputs now carry the inventory");
+    await stack.up();
+    const window = (await stack.outputs()).restorableWindow as { earliest: string; latest: string } | null;
+    say(`pulumi stack output --json: restorableWindow = ${JSON.stringify(window)}`);
+
+    say("pulumi preview --refresh --expect-no-changes: the drift gate CI runs");
+    const gate = await stack.driftGate();
+    summary.push(`drift gate: exit ${gate.exitCode} (${gate.exitCode === 0 ? "no drift" : "drift"})`);
 
     if (!window) throw new Error("nothing became restorable; see the inventory lines above");
     const target = new Date(Math.max(Date.parse(window.earliest) + 60_000, Date.parse(window.latest) - 5 * 60_000));
@@ -97,9 +117,9 @@ async function main(): Promise<void> {
     const restored = await restoreToPointInTime({ mongodbUri: uri, to: target, onProgress: (l) => say(`  ${l}`) });
     summary.push(`point-in-time restore to ${restored.target}: ${restored.status}${restored.error ? ` (${restored.error})` : ""}`);
 
-    say("pulumi destroy: PITR off, storage config kept, every backup object kept in the bucket");
+    say("pulumi destroy --yes: PITR off, storage config kept, every backup object kept in the bucket");
     const destroyed = await stack.destroy();
-    summary.push(`pulumi destroy: ${destroyed.summary.result}`);
+    summary.push(`pulumi destroy: exit ${destroyed.exitCode}, ${changes(destroyed)}`);
   } finally {
     say("Stopping the sandbox");
     await sb.stop();

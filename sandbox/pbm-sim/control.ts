@@ -1,18 +1,9 @@
 // Control API of the simulated pbm agents, for tests and the demo: the simulated clock, topology, agents and
 // faults. Everything lives in the target MongoDB (admin.simulator_settings); each call returns once the
 // cluster's agent process (agentProcess.ts) runs on the new settings.
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { MongoClient } from "mongodb";
-import { REPO_ROOT } from "../testbed";
 import { features, parseVersion, DEFAULT_VERSION } from "./version";
 import { AGENTS_ACK, DEFAULT_TIMINGS, SETTINGS, World, type Faults, type ReplSet, type Settings } from "./world";
-
-/**
- * @deprecated No simulated `pbm` is left here (only the `pbm-sim` control tool): use the sandbox's
- * `pbmBinDir`, which runs the real release. Kept while sandbox/stack/cli.ts still falls back to it.
- */
-export const SIMULATOR_BIN_DIR = path.join(REPO_ROOT, "sandbox", "pbm-sim", "bin");
 
 async function withClient<T>(uri: string, fn: (c: MongoClient) => Promise<T>): Promise<T> {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
@@ -116,23 +107,4 @@ export async function tick(uri: string, version = DEFAULT_VERSION): Promise<void
       world.close();
     }
   });
-}
-
-export interface Invocation {
-  argv: string[];
-  env: string[];
-  /** Not recorded by the real-pbm wrapper. */
-  stdin?: boolean;
-  exitCode: number | null;
-  startedAt: string;
-  pid: number;
-}
-
-/** Reads the calls the sandbox's pbm wrapper recorded to $PBM_RECORD (one JSON line per call). */
-export function readRecord(file: string): Invocation[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Invocation);
 }

@@ -1,7 +1,7 @@
-// Drives a Pulumi program through the real Go-built CLI with the Automation API. There is no Node.js
-// language host binary here (the Go module proxy does not serve it), so programs run as inline programs:
-// the program module is required fresh on each run, with `workDir` set to the directory holding its
-// Pulumi.yaml so the dynamic-provider host resolves node_modules from there.
+// Drives a Pulumi program through the real Go-built CLI with the Automation API, as an inline program: the
+// compiled program module is required fresh on each run in this process, with `workDir` set to the directory
+// holding its Pulumi.yaml so the dynamic-provider host resolves node_modules from there. Only for callers that
+// need the program in-process (the bench); tests and the demo run the `pulumi` command (cli.ts).
 import * as automation from "@pulumi/pulumi/automation";
 import path from "node:path";
 

@@ -48,7 +48,6 @@ import {
   buildMsg,
   buildReply,
   decodeMsgBody,
-  decodeQuery,
   decodeReply,
   peekCommand,
   readHeader,

@@ -1,41 +1,31 @@
-import { createRequire } from "node:module";
 import path from "node:path";
-import type * as StackModule from "../../sandbox/stack";
+import { PulumiStackCli, sandboxCliEnv, type ConfigEntry } from "../../sandbox/stack/cli";
 import type { Sandbox } from "../../sandbox/testbed";
 import { REPO_ROOT } from "../../sandbox/testbed";
 
-// The stack driver and the programs are loaded with Node's own require from dist/, not through vitest's
-// transform: Pulumi serialises provider closures by looking modules up in require.cache.
-const nativeRequire = createRequire(__filename);
-export const stackDriver: typeof StackModule = nativeRequire(path.join(REPO_ROOT, "dist", "sandbox", "stack", "index.js"));
+export { resourceCounts, type CliResult } from "../../sandbox/stack/cli";
 
-/** Absolute path of a compiled module under dist/, e.g. distPath("examples/quickstart/index.js"). */
-export const distPath = (rel: string) => path.join(REPO_ROOT, "dist", rel);
-
-/** PATH with the pbm simulator first, as the provider host must see it. */
-export function pathWithSimulator(): string {
-  return [path.join(REPO_ROOT, "sandbox", "pbm-sim", "bin"), process.env.PATH ?? ""].join(path.delimiter);
-}
-
-export interface ProgramStackOptions {
+/**
+ * A new stack of the project in `projectDir` (relative to the repo), driven with the `pulumi` command from
+ * that directory: `pulumi stack init`, then `pulumi config set` per entry (secrets on stdin), the config in a
+ * file in the sandbox's data dir (`--config-file`). The env is the sandbox's (offline Pulumi settings, pbm
+ * first on PATH) plus `env`.
+ */
+export async function cliStack(o: {
   sandbox: Sandbox;
-  /** Directory (relative to the repo) holding Pulumi.yaml, e.g. "examples/quickstart". */
-  workDir: string;
-  /** Compiled program, relative to dist/, e.g. "examples/quickstart/index.js". */
-  program: string;
+  projectDir: string;
   stackName: string;
-  config?: Record<string, StackModule.ConfigEntry>;
+  config?: Record<string, ConfigEntry>;
   env?: Record<string, string>;
-}
-
-export function programStack(o: ProgramStackOptions) {
-  const base = o.sandbox.pulumiEnv();
-  return stackDriver.openStack({
-    workDir: path.join(REPO_ROOT, o.workDir),
-    programModule: distPath(o.program),
-    stackName: o.stackName,
-    pulumiBinDir: o.sandbox.pulumiBinDir!,
-    env: { ...base, ...o.env },
-    config: o.config,
+}): Promise<PulumiStackCli> {
+  const stack = new PulumiStackCli({
+    projectDir: path.join(REPO_ROOT, o.projectDir),
+    stack: o.stackName,
+    env: sandboxCliEnv(o.sandbox, o.env),
+    // The stack config lives with the sandbox, so test runs leave the working tree as it was.
+    configFile: path.join(o.sandbox.dataDir, "pulumi-config", o.projectDir.replace(/[\\/]/g, "_"), `Pulumi.${o.stackName}.yaml`),
   });
+  await stack.init();
+  await stack.setConfig(o.config ?? {});
+  return stack;
 }

@@ -1,6 +1,6 @@
 // Test program for PMM's rule inside one program: both resources are new, so the registry knows neither.
 import * as pulumi from "@pulumi/pulumi";
-import { PitrPolicy, ScheduledBackup } from "../../../sdk";
+import { PitrPolicy, ScheduledBackup } from "pulumi-pbm";
 
 const config = new pulumi.Config();
 const mongodbUri = config.requireSecret("mongodbUri");
