@@ -54,7 +54,7 @@ export class PbmProviderError extends Error {
   constructor(key: ErrorKey, what: string, options?: { cause?: unknown; solution?: string }) {
     const entry: ErrorCode = ERROR_CODES[key];
     const solution = options?.solution ?? entry.solution;
-    super(`[${entry.code}] ${what}.${solution ? ` ${solution}` : ""}`, { cause: options?.cause });
+    super(`[${entry.code}] ${what.replace(/[.\s]+$/, "")}.${solution ? ` ${solution}` : ""}`, { cause: options?.cause });
     this.code = entry.code;
     this.name = new.target.name;
   }

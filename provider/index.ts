@@ -5,10 +5,14 @@ import { pitrPolicy as pitrPolicyHandlers } from "./resources/pitrPolicy";
 import { scheduledBackup as scheduledBackupHandlers } from "./resources/scheduledBackup";
 import { backupInventory as backupInventoryHandlers } from "./resources/backupInventory";
 
-export const backupLocation = encodable(backupLocationHandlers);
-export const pitrPolicy = encodable(pitrPolicyHandlers);
-export const scheduledBackup = encodable(scheduledBackupHandlers);
-export const backupInventory = encodable(backupInventoryHandlers);
+// Errors name the resource: by its Pulumi name where the props carry it, a location by its storage path.
+const named = (kind: string) => (p: Record<string, unknown>, id?: string) => (typeof p.name === "string" ? `${kind} "${p.name}"` : id && !id.includes("/") ? `${kind} "${id}"` : kind);
+const storagePath = (p: Record<string, unknown>) => (typeof p.bucket === "string" ? `BackupLocation s3://${[p.bucket, p.prefix].filter((x) => typeof x === "string" && x).join("/")}` : "BackupLocation");
+
+export const backupLocation = encodable(backupLocationHandlers, storagePath);
+export const pitrPolicy = encodable(pitrPolicyHandlers, named("PitrPolicy"));
+export const scheduledBackup = encodable(scheduledBackupHandlers, named("ScheduledBackup"));
+export const backupInventory = encodable(backupInventoryHandlers, named("BackupInventory"));
 export { readInventory, type Inventory } from "./inventory";
 export { ERROR_CODES } from "./errors";
 export { restoreToPointInTime, restoreBackup, type RestoreResult } from "./ops/restore";

@@ -1,4 +1,5 @@
 // Shared pieces of the resource handlers: preview unknowns, check results, diffs over desired fields.
+import { PbmProviderError } from "../errors";
 import type { z } from "zod";
 
 /** `pulumi.runtime.unknownValue`: what check/diff see for values unknown during preview. */
@@ -92,14 +93,56 @@ export function plain<T>(v: T): T {
 type Handler = Record<string, (...args: any[]) => Promise<any>>;
 
 /** Makes every result of a resource's handlers encodable by the provider host. */
-export function encodable<H extends Handler>(h: H): H {
+/** Which argument of each handler method holds the resource's properties (the dynamic provider's signatures). */
+const PROPS_ARG: Record<string, number> = { check: 1, diff: 2, create: 0, read: 1, update: 2, delete: 1 };
+
+export function encodable<H extends Handler>(h: H, label?: (props: Record<string, unknown>, id?: string) => string): H {
   const out: Handler = {};
   for (const [name, fn] of Object.entries(h))
     out[name] = async (...args: unknown[]) => {
-      const r = await fn(...args);
+      const r = await fn(...args).catch((err: unknown) => {
+        const props = (args[PROPS_ARG[name] ?? -1] ?? {}) as Record<string, unknown>;
+        throw reportedOnce(label ? namedFor(err, label(props, typeof args[0] === "string" ? args[0] : undefined)) : err);
+      });
       if (!r || typeof r !== "object") return r;
       const { outs, props, inputs, ...rest } = r as Record<string, unknown>;
       return { ...rest, ...(outs !== undefined ? { outs: plain(outs) } : {}), ...(props !== undefined ? { props: plain(props) } : {}), ...(inputs !== undefined ? { inputs: plain(inputs) } : {}) };
     };
   return out as H;
+}
+
+/** Puts the resource in front of an error of ours that does not name it yet: `[PBMP-3001] PitrPolicy "pitr": …`. */
+function namedFor(err: unknown, resource: string): unknown {
+  if (!(err instanceof PbmProviderError) || !resource || err.message.includes(resource)) return err;
+  err.message = err.message.replace(/^(\[PBMP-\d{4}\] )/, `$1${resource}: `);
+  return err;
+}
+
+/** Marks an error whose message the engine already shows, so the provider host does not print it again. */
+const REPORTED = "pulumi-pbm: reported by the engine";
+
+/**
+ * For check, diff, read and delete, Pulumi's dynamic-provider host prints `${err}: ${err.stack}` to its stderr
+ * before it returns the error, and the engine then shows the message once more: a user would see our message
+ * twice and a stack trace through our code. Errors of ours (PBMP codes) carry everything a user needs in their
+ * message, so they get a marker instead of a stack, and the host's line with the marker is dropped. Anything
+ * else (a bug) keeps its stack.
+ */
+function reportedOnce(err: unknown): unknown {
+  if (!(err instanceof PbmProviderError)) return err;
+  silenceReportedLines();
+  Object.defineProperty(err, "stack", { value: REPORTED, configurable: true, writable: true });
+  Object.defineProperty(err, "toString", { value: () => REPORTED, configurable: true, writable: true });
+  return err;
+}
+
+let silenced = false;
+function silenceReportedLines(): void {
+  if (silenced) return;
+  silenced = true;
+  const print = console.error.bind(console);
+  console.error = (...args: unknown[]) => {
+    if (typeof args[0] === "string" && args[0].includes(REPORTED)) return;
+    print(...args);
+  };
 }

@@ -5,7 +5,8 @@ import { PbmStateError, redact } from "../errors";
 /** Opens a client, runs `fn` against the `admin` database, always closes. */
 export async function withPbmClient<T>(mongodbUri: string, fn: (admin: Db, client: MongoClient) => Promise<T>): Promise<T> {
   const { MongoClient } = await import("mongodb");
-  const client = new MongoClient(mongodbUri, { serverSelectionTimeoutMS: 15_000, connectTimeoutMS: 10_000, appName: "pulumi-pbm" });
+  // Defaults only: timeouts the URI sets (serverSelectionTimeoutMS, connectTimeoutMS) win.
+  const client = new MongoClient(mongodbUri, { ...timeoutDefaults(mongodbUri), appName: "pulumi-pbm" });
   try {
     await client.connect();
   } catch (cause) {
@@ -16,6 +17,13 @@ export async function withPbmClient<T>(mongodbUri: string, fn: (admin: Db, clien
   } finally {
     await client.close();
   }
+}
+
+/** The README's defaults: 15 s to find a server, 10 s to connect, unless the URI says otherwise. */
+export function timeoutDefaults(mongodbUri: string): { serverSelectionTimeoutMS?: number; connectTimeoutMS?: number } {
+  const query = mongodbUri.includes("?") ? mongodbUri.slice(mongodbUri.indexOf("?") + 1).toLowerCase() : "";
+  const given = (k: string) => query.split("&").some((kv) => kv.startsWith(`${k.toLowerCase()}=`));
+  return { ...(given("serverSelectionTimeoutMS") ? {} : { serverSelectionTimeoutMS: 15_000 }), ...(given("connectTimeoutMS") ? {} : { connectTimeoutMS: 10_000 }) };
 }
 
 /** The main pbm config document (`admin.pbmConfig`, `{profile: null}`), or null. Secrets in it are clear text. */
