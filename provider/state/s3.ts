@@ -23,15 +23,24 @@ const HINTS: Record<string, string> = {
   SignatureDoesNotMatch: "the secret access key is wrong. Check credentials.secretAccessKey",
 };
 
-export async function probeBucket(t: S3ProbeTarget, resource: string): Promise<void> {
+/** The one place an S3 client is made: the target's region, endpoint, path style and keys (or the default chain). */
+export async function s3Client(t: S3ProbeTarget, o: { maxAttempts?: number } = {}) {
+  // pulumi-pbm runs on Node 20 (the last @pulumi/pulumi release for it); the SDK's notice that its own releases
+  // from 2027 need Node 22 would otherwise print on every pulumi run. A user's own setting wins.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const s3 = await import("@aws-sdk/client-s3");
   const client = new s3.S3Client({
     region: t.region || "us-east-1",
     endpoint: t.endpointUrl || undefined,
     forcePathStyle: t.forcePathStyle ?? true,
     credentials: t.accessKeyId && t.secretAccessKey ? { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey, sessionToken: t.sessionToken } : undefined,
-    maxAttempts: 2,
+    ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}),
   });
+  return { s3, client };
+}
+
+export async function probeBucket(t: S3ProbeTarget, resource: string): Promise<void> {
+  const { s3, client } = await s3Client(t, { maxAttempts: 2 });
   const where = `bucket "${t.bucket}"${t.endpointUrl ? ` at ${t.endpointUrl}` : ""}`;
   const key = `${t.prefix ? t.prefix.replace(/\/+$/, "") + "/" : ""}.pulumi-pbm-probe-${process.pid}-${Date.now()}`;
   let step = "HeadBucket";
