@@ -13,7 +13,7 @@ export const backupLocation = encodable(backupLocationHandlers, storagePath);
 export const pitrPolicy = encodable(pitrPolicyHandlers, named("PitrPolicy"));
 export const scheduledBackup = encodable(scheduledBackupHandlers, named("ScheduledBackup"));
 export const backupInventory = encodable(backupInventoryHandlers, named("BackupInventory"));
-export { readInventory, type Inventory } from "./inventory";
+export { readInventory, readInventoryOrEmpty, type Inventory } from "./inventory";
 export { ERROR_CODES } from "./errors";
 export { restoreToPointInTime, restoreBackup, type RestoreResult } from "./ops/restore";
 export { checkHealth, type HealthReport } from "./ops/health";

@@ -8,29 +8,42 @@ export interface BackupInventoryArgs {
   pbmPath?: pulumi.Input<string>;
 }
 
-export type { InventorySnapshot } from "../provider/inventory";
-import type { InventorySnapshot } from "../provider/inventory";
+export type { InventorySnapshot, TimeSpan } from "../provider/inventory";
+import type { InventorySnapshot, TimeSpan } from "../provider/inventory";
 
 /**
  * The backup inventory of a cluster, read on every preview, up and refresh (`pbm status`, one call):
- * snapshots, PITR ranges (with unbacked parts) and the restorable window. Read-only: create it with `get`.
+ * snapshots, PITR ranges (with unbacked parts), and the restorable windows with the gaps between them.
+ * Read-only: create it with `get`. Before a BackupLocation has configured pbm it reads `configured: false` and
+ * an empty inventory, so a first preview works.
  *
  * @example
  * const inventory = BackupInventory.get("inventory", { mongodbUri });
- * export const restorableWindow = inventory.restorableWindow;
+ * export const restorableWindows = inventory.restorableWindows;
+ * export const latestRestorableWindow = inventory.latestRestorableWindow;
  */
 export class BackupInventory extends pulumi.dynamic.Resource {
   declare public readonly cluster: pulumi.Output<string>;
+  /** false while pbm has no config on the cluster (no BackupLocation yet); the rest of the inventory is then empty. */
+  declare public readonly configured: pulumi.Output<boolean>;
   declare public readonly snapshots: pulumi.Output<InventorySnapshot[]>;
   declare public readonly pitrRanges: pulumi.Output<{ start: string; end: string; backed: boolean }[]>;
-  declare public readonly restorableWindow: pulumi.Output<{ earliest: string; latest: string } | null>;
+  /**
+   * Every contiguous span pbm can restore to, oldest first (ends included, UTC to the second): each PITR range
+   * with a base snapshot, and each finished full snapshot's restore time (zero-length where no range covers it).
+   */
+  declare public readonly restorableWindows: pulumi.Output<TimeSpan[]>;
+  /** The unrestorable time between consecutive windows: from one window's end to the next one's start, both excluded. */
+  declare public readonly gaps: pulumi.Output<TimeSpan[]>;
+  /** The latest contiguous restorable window (the last of `restorableWindows`); null when nothing is restorable. */
+  declare public readonly latestRestorableWindow: pulumi.Output<TimeSpan | null>;
   declare public readonly pitr: pulumi.Output<{ enabled: boolean; running: boolean; error?: string; lastChunkTime?: string }>;
 
   private constructor(name: string, args: BackupInventoryArgs, opts: pulumi.CustomResourceOptions) {
     super(
       backupInventoryProvider,
       name,
-      { ...args, mongodbUri: pulumi.secret(args.mongodbUri), cluster: undefined, snapshots: undefined, pitrRanges: undefined, restorableWindow: undefined, pitr: undefined },
+      { ...args, mongodbUri: pulumi.secret(args.mongodbUri), cluster: undefined, configured: undefined, snapshots: undefined, pitrRanges: undefined, restorableWindows: undefined, gaps: undefined, latestRestorableWindow: undefined, pitr: undefined },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["mongodbUri"] }),
       "pbm",
       "BackupInventory",

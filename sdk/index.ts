@@ -5,8 +5,8 @@ export { BackupInventory, type BackupInventoryArgs, type InventorySnapshot } fro
 
 /** The inventory as a plain async function, for scripts (runs in the calling process). */
 export async function getBackupInventory(args: { mongodbUri: string; pbmPath?: string }) {
-  const { readInventory } = require("pulumi-pbm/provider") as typeof import("../provider");
-  return readInventory(args);
+  const { readInventoryOrEmpty } = require("pulumi-pbm/provider") as typeof import("../provider");
+  return readInventoryOrEmpty(args);
 }
 
 /** Restores the cluster to a point in time after checking it is restorable (an action, not a resource). */

@@ -45,7 +45,11 @@ export class PitrPolicy extends pulumi.dynamic.Resource {
   /** pbm's PITR error, e.g. that a base snapshot is required. */
   declare public readonly pitrError: pulumi.Output<string | undefined>;
   declare public readonly lastChunkTime: pulumi.Output<string | undefined>;
-  declare public readonly restorableWindow: pulumi.Output<{ earliest: string; latest: string } | null>;
+  /**
+   * The latest contiguous restorable window, as of the last create, update or refresh; null when nothing is
+   * restorable. Earlier windows and the gaps between them are on {@link BackupInventory}.
+   */
+  declare public readonly latestRestorableWindow: pulumi.Output<{ start: string; end: string } | null>;
   /** The base snapshot this resource started, if it had to. */
   declare public readonly baseSnapshot: pulumi.Output<string | undefined>;
 
@@ -65,7 +69,7 @@ export class PitrPolicy extends pulumi.dynamic.Resource {
         slicing: undefined,
         pitrError: undefined,
         lastChunkTime: undefined,
-        restorableWindow: undefined,
+        latestRestorableWindow: undefined,
         baseSnapshot: undefined,
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["mongodbUri"] }),

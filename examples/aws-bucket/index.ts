@@ -27,4 +27,4 @@ const location = new BackupLocation("backups", {
 const pitr = new PitrPolicy("pitr", { mongodbUri, oplogSpanMin: 10, baseSnapshotSchedule: { schedule: "0 3 * * *", retention: { count: 7 } } }, { dependsOn: [location] });
 
 export const bucketName = bucket.bucket;
-export const restorableWindow = BackupInventory.get("inventory", { mongodbUri }, { dependsOn: [pitr] }).restorableWindow;
+export const latestRestorableWindow = BackupInventory.get("inventory", { mongodbUri }, { dependsOn: [pitr] }).latestRestorableWindow;

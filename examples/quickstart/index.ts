@@ -30,4 +30,6 @@ export const pitrEnabled = pitr.enabled;
 export const baseSnapshot = pitr.baseSnapshot;
 export const snapshots = inventory.snapshots;
 export const pitrRanges = inventory.pitrRanges;
-export const restorableWindow = inventory.restorableWindow;
+export const restorableWindows = inventory.restorableWindows; // oldest first; a restore to a time in a gap fails
+export const gaps = inventory.gaps;
+export const latestRestorableWindow = inventory.latestRestorableWindow;

@@ -2,8 +2,8 @@
 // The MongoDB URI comes from an environment variable (PBM_MONGODB_URI, or --mongodb-uri-env NAME), never argv.
 import { Command, Option } from "commander";
 import { PbmProviderError, redact } from "../errors";
-import { readInventory, type Inventory } from "../inventory";
-import { checkHealth, parseDuration } from "../ops/health";
+import { readInventoryOrEmpty, type Inventory } from "../inventory";
+import { checkHealth, formatDuration, parseDuration } from "../ops/health";
 import { restoreBackup, restoreToPointInTime } from "../ops/restore";
 import { runDueJobs, runScheduler } from "../ops/scheduler";
 import { readInventoryFromStorage } from "../ops/storageInventory";
@@ -19,10 +19,22 @@ function uriFrom(opts: { mongodbUriEnv?: string }): string {
 
 const progress = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
-function table(inv: Inventory): string {
+/** The restorable windows, oldest first, with the length of each gap between them (pure). */
+export function windowLines(inv: Pick<Inventory, "restorableWindows" | "gaps">): string[] {
+  if (!inv.restorableWindows.length) return ["  (none: nothing is restorable yet)"];
+  const last = inv.restorableWindows.length - 1;
+  return inv.restorableWindows.flatMap((w, i) => [
+    ...(i > 0 ? [`  gap ${formatDuration((Date.parse(inv.gaps[i - 1].end) - Date.parse(inv.gaps[i - 1].start)) / 1000)}: nothing restorable between ${inv.gaps[i - 1].start} and ${inv.gaps[i - 1].end}`] : []),
+    `  ${w.start === w.end ? `${w.start} (snapshot)` : `${w.start} … ${w.end}`}${i === last ? "  latest" : ""}`,
+  ]);
+}
+
+export function table(inv: Inventory): string {
+  if (!inv.configured) return `cluster ${inv.cluster}: pbm is not configured yet (no BackupLocation has set its storage): no backups, nothing restorable`;
   const rows = [
     `cluster ${inv.cluster}: PITR ${inv.pitr.enabled ? (inv.pitr.running ? "on, slicing" : "on, NOT slicing") : "off"}${inv.pitr.error ? ` — ${inv.pitr.error}` : ""}`,
-    `restorable window: ${inv.restorableWindow ? `${inv.restorableWindow.earliest} … ${inv.restorableWindow.latest}` : "none"}`,
+    `RESTORABLE WINDOWS (${inv.restorableWindows.length}, ${inv.gaps.length} gap${inv.gaps.length === 1 ? "" : "s"})`,
+    ...windowLines(inv),
     "",
     "SNAPSHOT               TYPE         STATUS     SIZE        RESTORE TO             SCHEDULE",
     ...inv.snapshots.map((s) => `${s.name.padEnd(22)} ${s.type.padEnd(12)} ${s.status.padEnd(10)} ${String(s.sizeBytes).padEnd(11)} ${s.restoreToTime.padEnd(22)} ${s.schedule ?? ""}`),
@@ -77,7 +89,7 @@ export function program(): Command {
         if (Number.isNaN(to.getTime())) throw new UsageError(`--to "${o.to}" is not a time like 2026-06-20T11:00:00Z`);
         result = await restoreToPointInTime({ mongodbUri, to, namespaces, onProgress: progress });
       } else result = await restoreBackup({ mongodbUri, backup: o.backup, namespaces, onProgress: progress });
-      process.stdout.write(o.json ? JSON.stringify(result) + "\n" : `restore ${result.name} to ${result.target}: ${result.status}${result.error ? ` (${result.error})` : ""}\n`);
+      process.stdout.write(o.json ? JSON.stringify(result) + "\n" : `restore ${result.name} to ${result.target}: ${result.status}${result.error ? ` (${result.error})` : ""}\n${result.note ? `${result.note}\n` : ""}`);
       process.exitCode = result.status === "done" ? 0 : 1;
     });
 
@@ -104,7 +116,7 @@ export function program(): Command {
 
   cli
     .command("inventory")
-    .description("snapshots, PITR timeline and restorable window (from the cluster, or --from-storage)")
+    .description("snapshots, PITR timeline, restorable windows and the gaps between them (from the cluster, or --from-storage)")
     .addOption(uriOpt())
     .option("--json", "machine-readable output")
     .option("--from-storage", "read pbm's metadata straight from the bucket (cluster unreachable); S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
@@ -117,7 +129,7 @@ export function program(): Command {
       if (o.fromStorage) {
         if (!o.bucket) throw new UsageError("--from-storage needs --bucket");
         inv = await readInventoryFromStorage({ bucket: o.bucket, prefix: o.prefix, endpointUrl: o.endpointUrl, region: o.region, accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY });
-      } else inv = await readInventory({ mongodbUri: uriFrom(o) });
+      } else inv = await readInventoryOrEmpty({ mongodbUri: uriFrom(o) });
       process.stdout.write(o.json ? JSON.stringify(inv) + "\n" : table(inv) + "\n");
     });
   return cli;

@@ -1,5 +1,8 @@
 // The backup inventory: snapshots (with the schedule that made each), PITR ranges with their unbacked parts,
-// and the restorable window. One `pbm status` call plus one registry read; ranges, never chunk lists.
+// and the restorable windows with the gaps between them. One `pbm status` call plus one registry read; ranges,
+// never chunk lists. `restorableWindows` is the one place that decides what pbm can restore to: the restore
+// check (ops/restore.ts), the CLI and the resources' outputs all read it.
+import { ERROR_CODES, PbmProviderError } from "../errors";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
 import type { Status } from "../pbm/output";
 import { RUNS } from "../registry";
@@ -22,16 +25,48 @@ export interface InventoryRange {
   /** false for oplog that no base snapshot covers (not restorable). */
   backed: boolean;
 }
+/** A span of time, both ends included, in UTC ISO-8601 to the second. */
+export interface TimeSpan {
+  start: string;
+  end: string;
+}
 export interface Inventory {
   cluster: string;
+  /** false while pbm has no config on the cluster (no BackupLocation yet): nothing can be backed up. */
+  configured: boolean;
   snapshots: InventorySnapshot[];
   pitrRanges: InventoryRange[];
-  /** Earliest and latest restorable times; null when nothing is restorable. */
-  restorableWindow: { earliest: string; latest: string } | null;
+  /**
+   * Every contiguous span pbm can restore to, oldest first: each backed PITR range, and each finished full
+   * snapshot's restore time (a zero-length window where no range covers it); touching or overlapping spans merged.
+   */
+  restorableWindows: TimeSpan[];
+  /** The unrestorable time between consecutive windows: from the end of one window to the start of the next, both ends excluded. */
+  gaps: TimeSpan[];
+  /** The last of `restorableWindows` (the latest contiguous window); null when nothing is restorable. */
+  latestRestorableWindow: TimeSpan | null;
   pitr: { enabled: boolean; running: boolean; error?: string; lastChunkTime?: string };
 }
 
 const iso = (sec: number) => new Date(sec * 1000).toISOString().replace(/\.000Z$/, "Z");
+
+/**
+ * Merges restorable spans (seconds, both ends included) into ordered windows and the gaps between them (pure).
+ * pbm restores to whole seconds, so spans one second apart touch: a snapshot whose last write is T and the PITR
+ * range from T+1 form one window.
+ */
+export function windowsFromSpans(spans: [number, number][]): { restorableWindows: TimeSpan[]; gaps: TimeSpan[] } {
+  const merged: [number, number][] = [];
+  for (const [a, b] of [...spans].sort((x, y) => x[0] - y[0] || x[1] - y[1])) {
+    const last = merged[merged.length - 1];
+    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
+  }
+  return {
+    restorableWindows: merged.map(([a, b]) => ({ start: iso(a), end: iso(b) })),
+    gaps: merged.slice(1).map(([a], i) => ({ start: iso(merged[i][1]), end: iso(a) })),
+  };
+}
 
 /** Builds the inventory from `pbm status` output and the runner's record of which schedule made what. */
 export function inventoryFromStatus(cluster: string, st: Status, madeBy: Map<string, string>): Inventory {
@@ -49,17 +84,20 @@ export function inventoryFromStatus(cluster: string, st: Status, madeBy: Map<str
     ...(s.error ? { error: s.error } : {}),
   }));
   const pitrRanges = ranges.map((r) => ({ start: iso(r.range.start), end: iso(r.range.end), backed: !r.noBaseSnapshot }));
-  const restorable: number[][] = ranges.filter((r) => !r.noBaseSnapshot).map((r) => [r.range.start, r.range.end]);
+  // What pbm restores to: any time inside a backed range, and a finished full snapshot's restore time (a
+  // selective or profile snapshot restores only by name, and is no PITR base).
+  const restorable: [number, number][] = ranges.filter((r) => !r.noBaseSnapshot).map((r) => [r.range.start, r.range.end]);
   for (const s of snaps) if (s.status === "done" && !s.profile && !(s.namespaces?.length)) restorable.push([s.restoreTo, s.restoreTo]);
-  const window = restorable.length
-    ? { earliest: iso(Math.min(...restorable.map((r) => r[0]))), latest: iso(Math.max(...restorable.map((r) => r[1]))) }
-    : null;
+  const { restorableWindows, gaps } = windowsFromSpans(restorable);
   const lastChunk = ranges.length ? Math.max(...ranges.map((r) => r.range.end)) : undefined;
   return {
     cluster,
+    configured: true,
     snapshots,
     pitrRanges,
-    restorableWindow: window,
+    restorableWindows,
+    gaps,
+    latestRestorableWindow: restorableWindows[restorableWindows.length - 1] ?? null,
     pitr: {
       enabled: st.pitr?.conf ?? false,
       running: st.pitr?.run ?? false,
@@ -69,10 +107,10 @@ export function inventoryFromStatus(cluster: string, st: Status, madeBy: Map<str
   };
 }
 
-/** The inventory of a cluster on which pbm has no config yet. */
+/** The inventory of a cluster on which pbm has no config yet (`configured: false`). */
 export async function emptyInventory(mongodbUri: string): Promise<Inventory> {
   const cluster = await withPbmClient(mongodbUri, clusterName);
-  return { cluster, snapshots: [], pitrRanges: [], restorableWindow: null, pitr: { enabled: false, running: false } };
+  return { cluster, configured: false, snapshots: [], pitrRanges: [], restorableWindows: [], gaps: [], latestRestorableWindow: null, pitr: { enabled: false, running: false } };
 }
 
 /** Reads the inventory of the cluster the URI reaches. */
@@ -83,4 +121,12 @@ export async function readInventory(o: PbmRunOptions): Promise<Inventory> {
   });
   const st = await pbm.status(o, ["backups", "pitr"]);
   return inventoryFromStatus(cluster, st, madeBy);
+}
+
+/** Like `readInventory`, but a cluster on which pbm has no config yet (PBMP-3003) reads as `emptyInventory`. */
+export async function readInventoryOrEmpty(o: PbmRunOptions): Promise<Inventory> {
+  return readInventory(o).catch((err: unknown) => {
+    if (err instanceof PbmProviderError && err.code === ERROR_CODES.NOT_CONFIGURED.code) return emptyInventory(o.mongodbUri);
+    throw err;
+  });
 }

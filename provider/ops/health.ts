@@ -30,12 +30,12 @@ export function evaluateHealth(inv: Inventory, cluster: Status["cluster"], o: He
   const last = done.map((s) => Date.parse(s.restoreToTime)).sort((a, b) => b - a)[0];
   if (o.maxSnapshotAgeSec !== undefined) {
     if (last === undefined) problems.push("no successful snapshot exists");
-    else if ((now - last) / 1000 > o.maxSnapshotAgeSec) problems.push(`last successful snapshot is ${Math.round((now - last) / 60000)} min old (allowed ${Math.round(o.maxSnapshotAgeSec / 60)} min)`);
+    else if ((now - last) / 1000 > o.maxSnapshotAgeSec) problems.push(`last successful snapshot is ${formatAge(now - last)} old (allowed ${formatDuration(o.maxSnapshotAgeSec)})`);
   }
   if (o.maxPitrLagSec !== undefined && inv.pitr.enabled) {
     const chunk = inv.pitr.lastChunkTime ? Date.parse(inv.pitr.lastChunkTime) : undefined;
     if (chunk === undefined) problems.push("PITR is enabled but no oplog chunk exists");
-    else if ((now - chunk) / 1000 > o.maxPitrLagSec) problems.push(`last PITR chunk is ${Math.round((now - chunk) / 60000)} min old (allowed ${Math.round(o.maxPitrLagSec / 60)} min)`);
+    else if ((now - chunk) / 1000 > o.maxPitrLagSec) problems.push(`last PITR chunk is ${formatAge(now - chunk)} old (allowed ${formatDuration(o.maxPitrLagSec)})`);
   }
   return {
     ok: problems.length === 0,
@@ -51,6 +51,28 @@ export async function checkHealth(o: PbmRunOptions & HealthOptions): Promise<Hea
   const st = await pbm.status(o, ["cluster"]);
   return evaluateHealth(inv, st.cluster, o);
 }
+
+/**
+ * A duration as a person reads it, exact to the millisecond (pure): 30 s, 1 min 30 s, 15 min, 26 h, 2 d 3 h, 1.5 s.
+ * Days only from 48 h up, so a `--max-snapshot-age 26h` reads back as 26 h.
+ */
+export function formatDuration(sec: number): string {
+  const ms = Math.round(sec * 1000);
+  let left = Math.floor(ms / 1000);
+  const units: [string, number][] = [...(left >= 48 * 3600 ? [["d", 86400] as [string, number]] : []), ["h", 3600], ["min", 60]];
+  const parts: string[] = [];
+  for (const [name, size] of units) {
+    const n = Math.floor(left / size);
+    left -= n * size;
+    if (n) parts.push(`${n} ${name}`);
+  }
+  const s = left + (ms % 1000) / 1000;
+  if (s || !parts.length) parts.push(`${s} s`);
+  return parts.join(" ");
+}
+
+/** An age past a limit, rounded up to the second so that it never reads the same as the limit it exceeds. */
+const formatAge = (ms: number) => formatDuration(Math.ceil(ms / 1000));
 
 /** Parses durations like 15m, 26h, 90s, 2d. */
 export function parseDuration(s: string): number {

@@ -9,24 +9,50 @@ export interface RestoreResult {
   status: "done" | "error";
   error?: string;
   target: string;
+  /** Whether PITR is enabled in pbm's config after the restore (pbm turns it off for a restore). */
+  pitrEnabled: boolean;
+  /** What the operator has to do next, e.g. bring PITR back; absent when nothing. */
+  note?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const toSec = (iso: string) => Date.parse(iso) / 1000;
 const pbmTime = (d: Date) => d.toISOString().slice(0, 19);
 
-/** Whether `at` can be restored, and if not, the nearest restorable times before and after it. */
-export function restorability(inv: Inventory, at: Date): { ok: boolean; before?: string; after?: string } {
-  const t = at.getTime() / 1000;
-  const spans: [number, number][] = [
-    ...inv.pitrRanges.filter((r) => r.backed).map((r) => [toSec(r.start), toSec(r.end)] as [number, number]),
-    ...inv.snapshots.filter((s) => s.status === "done" && !s.profile).map((s) => [toSec(s.restoreToTime), toSec(s.restoreToTime)] as [number, number]),
-  ];
-  if (spans.some(([a, b]) => t >= a && t <= b)) return { ok: true };
-  const before = spans.filter(([, b]) => b < t).map(([, b]) => b).sort((a, b) => b - a)[0];
-  const after = spans.filter(([a]) => a > t).map(([a]) => a).sort((a, b) => a - b)[0];
-  const iso = (s?: number) => (s === undefined ? undefined : new Date(s * 1000).toISOString().replace(".000Z", "Z"));
-  return { ok: false, before: iso(before), after: iso(after) };
+/**
+ * Whether `at` can be restored (pure): it lies in one of the inventory's restorable windows (pbm restores to whole
+ * seconds, so a fraction of a second counts as its second). If not, `before` is the end of the window before it and
+ * `after` the start of the window after it: the nearest restorable times on each side, never a span containing `at`.
+ */
+export function restorability(inv: Pick<Inventory, "restorableWindows">, at: Date): { ok: boolean; before?: string; after?: string } {
+  const t = Math.floor(at.getTime() / 1000);
+  const windows = inv.restorableWindows.map((w) => ({ w, a: toSec(w.start), b: toSec(w.end) }));
+  if (windows.some(({ a, b }) => t >= a && t <= b)) return { ok: true };
+  const before = windows.filter(({ b }) => b < t).pop();
+  const after = windows.find(({ a }) => a > t);
+  return { ok: false, ...(before ? { before: before.w.end } : {}), ...(after ? { after: after.w.start } : {}) };
+}
+
+/** The one-line fix for an unrestorable time (pure): the nearest restorable times on each side of it. */
+export function restoreHint(r: { before?: string; after?: string }): string {
+  if (r.before && r.after) return `Pick ${r.before} or earlier, or ${r.after} or later (the time between is a gap in the backups).`;
+  if (r.before) return `Pick ${r.before} or earlier: nothing after it is restorable yet.`;
+  if (r.after) return `Pick ${r.after} or later: nothing before it is restorable.`;
+  return "Take a snapshot and enable PITR first.";
+}
+
+/**
+ * What to do after a restore (pure): pbm's leader turns PITR off for a restore (2.4+) and it stays off, and its
+ * slicer resumes only from a backup newer than the last restore (pbm/slicer Catchup: "no backup found after the
+ * restored …"). Returns the note when PITR was on before the restore and is off after it.
+ */
+export function afterRestoreNote(pitrWasEnabled: boolean, pitrEnabledNow: boolean): string | undefined {
+  if (!pitrWasEnabled || pitrEnabledNow) return undefined;
+  return (
+    "pbm turned PITR off for the restore, and it stays off. To bring the declared PitrPolicy back: run `pbm backup` " +
+    "(pbm resumes PITR only from a backup taken after the restore), then `pulumi up --refresh` (the refresh sees PITR " +
+    "off as drift, and the up re-applies the PitrPolicy)."
+  );
 }
 
 async function follow(name: string, o: PbmRunOptions, onProgress: (line: string) => void, timeoutSec: number): Promise<{ status: "done" | "error"; error?: string }> {
@@ -45,6 +71,14 @@ async function follow(name: string, o: PbmRunOptions, onProgress: (line: string)
   }
 }
 
+/** Reads pbm's PITR setting after a restore, with the note for the operator when pbm turned it off. */
+async function pitrAfter(before: Inventory, o: PbmRunOptions): Promise<{ pitrEnabled: boolean; note?: string }> {
+  const st = await pbm.status(o, ["pitr"]);
+  const pitrEnabled = st.pitr?.conf ?? false;
+  const note = afterRestoreNote(before.pitr.enabled, pitrEnabled);
+  return { pitrEnabled, ...(note ? { note } : {}) };
+}
+
 /** Restores the cluster to a point in time, after checking that the time is restorable. */
 export async function restoreToPointInTime(
   o: PbmRunOptions & { to: Date; namespaces?: string[]; onProgress?: (line: string) => void; timeoutSec?: number },
@@ -57,13 +91,13 @@ export async function restoreToPointInTime(
     throw new PbmInputError(
       "INPUT",
       `cluster "${inv.cluster}" cannot be restored to ${o.to.toISOString()}: no base snapshot and PITR range covers it${near ? ` (nearest restorable times: ${near})` : " and nothing is restorable yet"}`,
-      { solution: inv.restorableWindow ? `Pick a time in ${inv.restorableWindow.earliest} … ${inv.restorableWindow.latest}.` : "Take a snapshot and enable PITR first." },
+      { solution: restoreHint(r) },
     );
   }
   progress(`restoring cluster "${inv.cluster}" to ${o.to.toISOString()}`);
   const started = await pbm.restore(o, { time: pbmTime(o.to), namespaces: o.namespaces });
   const end = await follow(started.name, o, progress, o.timeoutSec ?? 3600);
-  return { name: started.name, target: o.to.toISOString(), ...end };
+  return { name: started.name, target: o.to.toISOString(), ...end, ...(await pitrAfter(inv, o)) };
 }
 
 /** Restores one snapshot by name. */
@@ -80,5 +114,5 @@ export async function restoreBackup(
   progress(`restoring cluster "${inv.cluster}" from snapshot ${o.backup}`);
   const started = await pbm.restore(o, { backup: o.backup, namespaces: o.namespaces });
   const end = await follow(started.name, o, progress, o.timeoutSec ?? 3600);
-  return { name: started.name, target: snap.restoreToTime, ...end };
+  return { name: started.name, target: snap.restoreToTime, ...end, ...(await pitrAfter(inv, o)) };
 }

@@ -113,7 +113,10 @@ export function encodable<H extends Handler>(h: H, label?: (props: Record<string
 
 /** Puts the resource in front of an error of ours that does not name it yet: `[PBMP-3001] PitrPolicy "pitr": …`. */
 function namedFor(err: unknown, resource: string): unknown {
-  if (!(err instanceof PbmProviderError) || !resource || err.message.includes(resource)) return err;
+  if (!(err instanceof PbmProviderError) || !resource) return err;
+  // Messages that already start with the resource kind name it their own way (e.g. a location by its cluster).
+  const kind = resource.split(" ")[0];
+  if (err.message.includes(resource) || new RegExp(`^\\[PBMP-\\d{4}\\] ${kind}\\b`).test(err.message)) return err;
   err.message = err.message.replace(/^(\[PBMP-\d{4}\] )/, `$1${resource}: `);
   return err;
 }

@@ -1,7 +1,7 @@
 // PitrPolicy: pbm's point-in-time recovery (`pitr.*`, one `pbm config --set` call), PMM's rule, the base
 // snapshot PITR needs, and an optional base-snapshot cadence for the runner.
 import { PbmInputError, PbmStateError } from "../errors";
-import { readInventory, type Inventory } from "../inventory";
+import { readInventory, type Inventory, type TimeSpan } from "../inventory";
 import { pbm } from "../pbm/commands";
 import { deleteEntry, findPitrConflicts, listEntries, pitrConflictMessage, upsertEntry } from "../registry";
 import { pitrPolicyInputs, type PitrPolicyInputs } from "../schemas";
@@ -20,7 +20,8 @@ export interface PitrPolicyOutputs extends PitrPolicyInputs {
   /** pbm's PITR error (e.g. no base snapshot), if any. */
   pitrError?: string;
   lastChunkTime?: string;
-  restorableWindow?: { earliest: string; latest: string } | null;
+  /** The latest contiguous restorable window (the inventory's last `restorableWindows` entry); null when none. */
+  latestRestorableWindow?: TimeSpan | null;
   /** Name of the base snapshot this resource started, if it had to. */
   baseSnapshot?: string;
 }
@@ -33,12 +34,12 @@ async function ruleConflicts(i: Pick<PitrPolicyInputs, "mongodbUri" | "name">) {
   });
 }
 
-function statusOutputs(inv: Inventory): Pick<PitrPolicyOutputs, "slicing" | "pitrError" | "lastChunkTime" | "restorableWindow"> {
+function statusOutputs(inv: Inventory): Pick<PitrPolicyOutputs, "slicing" | "pitrError" | "lastChunkTime" | "latestRestorableWindow"> {
   return {
     slicing: inv.pitr.running,
     ...(inv.pitr.error ? { pitrError: inv.pitr.error } : {}),
     ...(inv.pitr.lastChunkTime ? { lastChunkTime: inv.pitr.lastChunkTime } : {}),
-    restorableWindow: inv.restorableWindow,
+    latestRestorableWindow: inv.latestRestorableWindow,
   };
 }
 
@@ -84,7 +85,7 @@ async function apply(i: PitrPolicyInputs, previous?: PitrPolicyOutputs): Promise
     baseSnapshot = started.name;
     console.log(`pulumi-pbm: PitrPolicy "${i.name}" started base snapshot "${started.name}" on cluster "${cluster}"; PITR slicing begins when it is done`);
   }
-  return { ...i, cluster, slicing: previous?.slicing ?? false, restorableWindow: previous?.restorableWindow ?? null, ...(baseSnapshot ? { baseSnapshot } : {}) };
+  return { ...i, cluster, slicing: previous?.slicing ?? false, latestRestorableWindow: previous?.latestRestorableWindow ?? null, ...(baseSnapshot ? { baseSnapshot } : {}) };
 }
 
 export const pitrPolicy = {
@@ -122,6 +123,8 @@ export const pitrPolicy = {
       ...(live?.compressionLevel !== undefined ? { compressionLevel: live.compressionLevel } : {}),
     };
     const outs = { ...props, ...inputs, ...statusOutputs(inv) };
+    // 0.1 named this output `restorableWindow` (min..max over all ranges, gaps included): not carried over.
+    delete (outs as { restorableWindow?: unknown }).restorableWindow;
     return { id, props: outs, inputs: pick(outs as unknown as Record<string, unknown>, ["mongodbUri", ...DESIRED, "declaredBy"]) };
   },
 

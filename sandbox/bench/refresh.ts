@@ -90,7 +90,7 @@ async function main() {
     });
     await client.close();
     const inv = await timed(`readInventory over ${SNAPSHOTS} snapshots and ${CHUNKS} chunks`, () => readInventory({ mongodbUri: uri }));
-    console.log(`  inventory: ${inv.snapshots.length} snapshots, ${inv.pitrRanges.length} ranges, output ${(JSON.stringify(inv).length / 1024).toFixed(0)} KiB, window ${JSON.stringify(inv.restorableWindow)}`);
+    console.log(`  inventory: ${inv.snapshots.length} snapshots, ${inv.pitrRanges.length} ranges, output ${(JSON.stringify(inv).length / 1024).toFixed(0)} KiB, window ${JSON.stringify(inv.latestRestorableWindow)}`);
   } finally {
     await sb.stop();
   }

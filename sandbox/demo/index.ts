@@ -35,8 +35,8 @@ const changes = (r: CliResult) =>
 
 function describe(inv: Inventory): string {
   const done = inv.snapshots.filter((s) => s.status === "done").length;
-  const w = inv.restorableWindow;
-  return `${inv.snapshots.length} snapshot(s) (${done} done), ${inv.pitrRanges.length} PITR range(s)${w ? `, restorable ${w.earliest} … ${w.latest}` : ", nothing restorable yet"}`;
+  const w = inv.latestRestorableWindow;
+  return `${inv.snapshots.length} snapshot(s) (${done} done), ${inv.pitrRanges.length} PITR range(s)${w ? `, restorable ${w.start} … ${w.end}` : ", nothing restorable yet"}`;
 }
 
 async function main(): Promise<void> {
@@ -104,15 +104,15 @@ async function main(): Promise<void> {
 
     say("pulumi up --yes again: the stack's outputs now carry the inventory");
     await stack.up();
-    const window = (await stack.outputs()).restorableWindow as { earliest: string; latest: string } | null;
-    say(`pulumi stack output --json: restorableWindow = ${JSON.stringify(window)}`);
+    const window = (await stack.outputs()).latestRestorableWindow as { start: string; end: string } | null;
+    say(`pulumi stack output --json: latestRestorableWindow = ${JSON.stringify(window)}`);
 
     say("pulumi preview --refresh --expect-no-changes: the drift gate CI runs");
     const gate = await stack.driftGate();
     summary.push(`drift gate: exit ${gate.exitCode} (${gate.exitCode === 0 ? "no drift" : "drift"})`);
 
     if (!window) throw new Error("nothing became restorable; see the inventory lines above");
-    const target = new Date(Math.max(Date.parse(window.earliest) + 60_000, Date.parse(window.latest) - 5 * 60_000));
+    const target = new Date(Math.max(Date.parse(window.start) + 60_000, Date.parse(window.end) - 5 * 60_000));
     say(`Restoring to a point in time: ${target.toISOString()}`);
     const restored = await restoreToPointInTime({ mongodbUri: uri, to: target, onProgress: (l) => say(`  ${l}`) });
     summary.push(`point-in-time restore to ${restored.target}: ${restored.status}${restored.error ? ` (${restored.error})` : ""}`);

@@ -103,7 +103,7 @@ describe("quickstart example with the pulumi command", () => {
     const ranges = after.pitrRanges as { start: string; end: string; backed: boolean }[];
     expect(ranges).toHaveLength(1);
     expect(ranges[0].backed).toBe(true);
-    expect(after.restorableWindow).toEqual({ earliest: expect.stringMatching(/^2026-06-20T10:0/), latest: ranges[0].end });
+    expect(after.latestRestorableWindow).toEqual({ start: expect.stringMatching(/^2026-06-20T10:0/), end: ranges[0].end });
 
     // And a preview plans nothing, a refresh finds no drift, and the drift gate passes
     const preview = await stack.preview();

@@ -75,7 +75,7 @@ describe("the provider's pbm calls on every built release", () => {
       const cfg = await withPbmClient(o.mongodbUri, readPbmConfig);
       expect(cfg?.pitr?.oplogSpanMin).toBe(5);
       const inv = await readInventory(o);
-      expect(inv).toMatchObject({ cluster: rsName(release), snapshots: [], pitrRanges: [], restorableWindow: null });
+      expect(inv).toMatchObject({ cluster: rsName(release), snapshots: [], pitrRanges: [], latestRestorableWindow: null });
     });
 
     let backupName = "";
@@ -94,7 +94,7 @@ describe("the provider's pbm calls on every built release", () => {
       expect(list.snapshots![0].restoreTo).toBeGreaterThan(0);
       const inv = await readInventory(o);
       expect(inv.snapshots.map((s) => [s.name, s.status])).toEqual([[backupName, "done"]]);
-      expect(inv.restorableWindow).not.toBeNull();
+      expect(inv.latestRestorableWindow).not.toBeNull();
     });
 
     it("reports the agents of every member in the health check", async () => {

@@ -1,8 +1,10 @@
 // The runner's, retention's, restore's and health check's decisions as pure functions.
 import { describe, expect, it } from "vitest";
-import type { Inventory } from "../../provider/inventory";
-import { evaluateHealth, parseDuration } from "../../provider/ops/health";
-import { restorability } from "../../provider/ops/restore";
+import { windowLines } from "../../provider/cli/main";
+import { inventoryFromStatus, windowsFromSpans, type Inventory } from "../../provider/inventory";
+import { statusOut } from "../../provider/pbm/output";
+import { evaluateHealth, formatDuration, parseDuration } from "../../provider/ops/health";
+import { afterRestoreNote, restorability, restoreHint } from "../../provider/ops/restore";
 import { protectedBases, selectForDeletion } from "../../provider/ops/retention";
 import { dueFireTime, nextFireTime } from "../../provider/ops/scheduler";
 
@@ -70,19 +72,149 @@ const inventory = (over: Partial<Inventory> = {}): Inventory => ({
     { start: "2026-06-20T10:00:56Z", end: "2026-06-20T11:00:55Z", backed: true },
     { start: "2026-06-20T12:00:00Z", end: "2026-06-20T13:00:00Z", backed: false },
   ],
-  restorableWindow: { earliest: "2026-06-20T10:00:55Z", latest: "2026-06-20T11:00:55Z" },
+  configured: true,
+  restorableWindows: [{ start: "2026-06-20T10:00:55Z", end: "2026-06-20T11:00:55Z" }],
+  gaps: [],
+  latestRestorableWindow: { start: "2026-06-20T10:00:55Z", end: "2026-06-20T11:00:55Z" },
   pitr: { enabled: true, running: true, lastChunkTime: "2026-06-20T13:00:00Z" },
   ...over,
 });
 
-describe("restorability", () => {
-  it("accepts a time inside a backed range", () => {
-    expect(restorability(inventory(), at("2026-06-20T10:30:00Z"))).toEqual({ ok: true });
+const sec = (s: string) => Date.parse(s) / 1000;
+
+/**
+ * A history with a gap, as `pbm status -s backups -s pitr` prints it: a lone old snapshot; snapshot A and the PITR
+ * range from its last write + 1; an outage longer than the oplog window; then oplog with no base until snapshot B
+ * splits that timeline (unbacked up to B's last write, backed after it). Plus snapshots that are no PITR base.
+ */
+const gapHistory = statusOut.parse({
+  backups: {
+    type: "S3",
+    path: "s3://pbm-backups/rs0",
+    snapshot: [
+      { name: "2026-06-20T08:59:00Z", status: "done", restoreTo: sec("2026-06-20T09:00:00Z"), type: "logical", size: 1 },
+      { name: "2026-06-20T10:00:00Z", status: "done", restoreTo: sec("2026-06-20T10:00:55Z"), type: "logical", size: 1 },
+      { name: "2026-06-20T10:30:00Z", status: "done", restoreTo: sec("2026-06-20T11:30:00Z"), type: "logical", size: 1, nss: ["app.orders"] },
+      { name: "2026-06-20T11:40:00Z", status: "error", restoreTo: sec("2026-06-20T11:45:00Z"), type: "logical", error: "upload: timeout" },
+      { name: "2026-06-20T12:29:00Z", status: "done", restoreTo: sec("2026-06-20T12:30:00Z"), type: "logical", size: 1 },
+    ],
+    pitrChunks: {
+      size: 10,
+      pitrChunks: [
+        { range: { start: sec("2026-06-20T10:00:56Z"), end: sec("2026-06-20T11:00:55Z") } },
+        { range: { start: sec("2026-06-20T12:00:00Z"), end: sec("2026-06-20T12:30:00Z") }, noBaseSnapshot: true },
+        { range: { start: sec("2026-06-20T12:30:01Z"), end: sec("2026-06-20T13:00:00Z") } },
+      ],
+    },
+  },
+  pitr: { conf: true, run: true },
+});
+
+describe("inventoryFromStatus", () => {
+  it("lists the restorable windows oldest first with the gaps between them, not one min..max span", () => {
+    // Given a history with an outage between 11:00:55 and 12:30:00
+    // When the inventory is built
+    const inv = inventoryFromStatus("rs0", gapHistory, new Map());
+    // Then the snapshot and the range from its last write + 1 form one window, B and its range another, and
+    // the lone old snapshot is a zero-length window; selective and failed snapshots restore nothing by time
+    expect(inv.restorableWindows).toEqual([
+      { start: "2026-06-20T09:00:00Z", end: "2026-06-20T09:00:00Z" },
+      { start: "2026-06-20T10:00:55Z", end: "2026-06-20T11:00:55Z" },
+      { start: "2026-06-20T12:30:00Z", end: "2026-06-20T13:00:00Z" },
+    ]);
+    expect(inv.gaps).toEqual([
+      { start: "2026-06-20T09:00:00Z", end: "2026-06-20T10:00:55Z" },
+      { start: "2026-06-20T11:00:55Z", end: "2026-06-20T12:30:00Z" },
+    ]);
+    expect(inv.latestRestorableWindow).toEqual({ start: "2026-06-20T12:30:00Z", end: "2026-06-20T13:00:00Z" });
+    expect(inv.configured).toBe(true);
   });
 
-  it("names the nearest restorable times for a time in an unbacked range or a gap", () => {
-    expect(restorability(inventory(), at("2026-06-20T12:30:00Z"))).toEqual({ ok: false, before: "2026-06-20T11:00:55Z" });
-    expect(restorability(inventory(), at("2026-06-20T09:00:00Z"))).toEqual({ ok: false, after: "2026-06-20T10:00:55Z" });
+  it("reports no windows, no gaps and a null latest window when nothing is restorable", () => {
+    const inv = inventoryFromStatus("rs0", statusOut.parse({ backups: { type: "S3", path: "s3://b/p", snapshot: null } }), new Map());
+    expect(inv).toMatchObject({ restorableWindows: [], gaps: [], latestRestorableWindow: null });
+  });
+});
+
+describe("windowsFromSpans", () => {
+  it("merges overlapping spans and spans one second apart (pbm restores to whole seconds), in any order", () => {
+    const { restorableWindows, gaps } = windowsFromSpans([
+      [sec("2026-06-20T12:00:00Z"), sec("2026-06-20T12:10:00Z")],
+      [sec("2026-06-20T10:00:00Z"), sec("2026-06-20T10:30:00Z")],
+      [sec("2026-06-20T10:10:00Z"), sec("2026-06-20T10:10:00Z")], // a snapshot inside a range: no window of its own
+      [sec("2026-06-20T10:30:01Z"), sec("2026-06-20T11:00:00Z")],
+    ]);
+    expect(restorableWindows).toEqual([
+      { start: "2026-06-20T10:00:00Z", end: "2026-06-20T11:00:00Z" },
+      { start: "2026-06-20T12:00:00Z", end: "2026-06-20T12:10:00Z" },
+    ]);
+    expect(gaps).toEqual([{ start: "2026-06-20T11:00:00Z", end: "2026-06-20T12:00:00Z" }]);
+  });
+});
+
+describe("restorability", () => {
+  const inv = inventoryFromStatus("rs0", gapHistory, new Map());
+
+  it("accepts a time inside a window, a snapshot's restore time and a fraction of a second at a window's end", () => {
+    expect(restorability(inv, at("2026-06-20T10:30:00Z"))).toEqual({ ok: true });
+    expect(restorability(inv, at("2026-06-20T09:00:00Z"))).toEqual({ ok: true });
+    expect(restorability(inv, at("2026-06-20T13:00:00.400Z"))).toEqual({ ok: true });
+  });
+
+  it("names the end of the window before and the start of the window after a time in a gap", () => {
+    // an outage (12:15 is in oplog that no base snapshot covers)
+    expect(restorability(inv, at("2026-06-20T12:15:00Z"))).toEqual({ ok: false, before: "2026-06-20T11:00:55Z", after: "2026-06-20T12:30:00Z" });
+    expect(restorability(inv, at("2026-06-20T11:30:00Z"))).toEqual({ ok: false, before: "2026-06-20T11:00:55Z", after: "2026-06-20T12:30:00Z" });
+    expect(restorability(inv, at("2026-06-20T08:00:00Z"))).toEqual({ ok: false, after: "2026-06-20T09:00:00Z" });
+    expect(restorability(inv, at("2026-06-20T14:00:00Z"))).toEqual({ ok: false, before: "2026-06-20T13:00:00Z" });
+  });
+
+  // Regression (issue 12): the hint said "Pick a time in 01:18:43Z … 01:24:59Z", the span containing the rejected time.
+  it("never offers a span that contains the rejected time: every time in the hint is restorable and on its own side", () => {
+    for (const t of ["2026-06-20T09:30:00Z", "2026-06-20T11:00:56Z", "2026-06-20T12:15:00Z", "2026-06-20T12:29:59Z", "2026-06-20T08:00:00Z", "2026-06-20T13:00:01Z"]) {
+      const r = restorability(inv, at(t));
+      expect(r.ok).toBe(false);
+      const hint = restoreHint(r);
+      expect(hint).not.toContain("…");
+      for (const named of hint.match(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/g) ?? []) {
+        expect(restorability(inv, at(named))).toEqual({ ok: true });
+        expect(named).not.toBe(t);
+      }
+      if (r.before) expect(Date.parse(r.before)).toBeLessThan(Date.parse(t));
+      if (r.after) expect(Date.parse(r.after)).toBeGreaterThan(Date.parse(t));
+    }
+  });
+
+  it("words the hint for each side that exists", () => {
+    expect(restoreHint({ before: "2026-06-20T11:00:55Z", after: "2026-06-20T12:30:00Z" })).toBe(
+      "Pick 2026-06-20T11:00:55Z or earlier, or 2026-06-20T12:30:00Z or later (the time between is a gap in the backups).",
+    );
+    expect(restoreHint({ before: "2026-06-20T13:00:00Z" })).toBe("Pick 2026-06-20T13:00:00Z or earlier: nothing after it is restorable yet.");
+    expect(restoreHint({ after: "2026-06-20T09:00:00Z" })).toBe("Pick 2026-06-20T09:00:00Z or later: nothing before it is restorable.");
+    expect(restoreHint({})).toBe("Take a snapshot and enable PITR first.");
+  });
+});
+
+describe("windowLines (pulumi-pbm inventory)", () => {
+  it("shows each window, the length of each gap, and marks the latest", () => {
+    expect(windowLines(inventoryFromStatus("rs0", gapHistory, new Map()))).toEqual([
+      "  2026-06-20T09:00:00Z (snapshot)",
+      "  gap 1 h 55 s: nothing restorable between 2026-06-20T09:00:00Z and 2026-06-20T10:00:55Z",
+      "  2026-06-20T10:00:55Z … 2026-06-20T11:00:55Z",
+      "  gap 1 h 29 min 5 s: nothing restorable between 2026-06-20T11:00:55Z and 2026-06-20T12:30:00Z",
+      "  2026-06-20T12:30:00Z … 2026-06-20T13:00:00Z  latest",
+    ]);
+  });
+});
+
+describe("afterRestoreNote", () => {
+  it("says that pbm turned PITR off and how the declared policy comes back, only when it did", () => {
+    const note = afterRestoreNote(true, false);
+    expect(note).toMatch(/^pbm turned PITR off for the restore/);
+    expect(note).toContain("`pulumi up --refresh`");
+    expect(note).toContain("`pbm backup`");
+    expect(afterRestoreNote(true, true)).toBeUndefined();
+    expect(afterRestoreNote(false, false)).toBeUndefined();
   });
 });
 
@@ -96,7 +228,15 @@ describe("evaluateHealth", () => {
 
   it("is unhealthy when the last chunk is too old, with the ages in the reason", () => {
     const r = evaluateHealth(inventory(), healthyCluster, { maxPitrLagSec: parseDuration("15m"), now: at("2026-06-20T14:00:00Z") });
-    expect(r.problems).toEqual(["last PITR chunk is 60 min old (allowed 15 min)"]);
+    expect(r.problems).toEqual(["last PITR chunk is 1 h old (allowed 15 min)"]);
+  });
+
+  // Regression (issue 12): `check --max-pitr-lag 30s` printed "allowed 1 min".
+  it("shows limits under a minute in seconds, and ages to the second so they never read as the limit", () => {
+    const r = evaluateHealth(inventory(), healthyCluster, { maxPitrLagSec: parseDuration("30s"), now: at("2026-06-20T13:00:45Z") });
+    expect(r.problems).toEqual(["last PITR chunk is 45 s old (allowed 30 s)"]);
+    const justOver = evaluateHealth(inventory(), healthyCluster, { maxPitrLagSec: parseDuration("15m"), now: at("2026-06-20T13:15:00.300Z") });
+    expect(justOver.problems).toEqual(["last PITR chunk is 15 min 1 s old (allowed 15 min)"]);
   });
 
   it("is unhealthy when pbm reports a PITR error, a snapshot is too old, or agents are missing", () => {
@@ -108,7 +248,16 @@ describe("evaluateHealth", () => {
     expect(r.problems).toEqual([
       "pbm agents missing or failing: rs0/mongo2:27017 (no pbm-agent)",
       "pbm reports a PITR error: init: catchup: no backup found",
-      "last successful snapshot is 2879 min old (allowed 1560 min)",
+      "last successful snapshot is 47 h 59 min 5 s old (allowed 26 h)",
     ]);
+  });
+});
+
+describe("formatDuration", () => {
+  it("shows a duration exactly, in the units a person would write it", () => {
+    expect([30, 90, 900, 3600, 5400, 26 * 3600, 2 * 86400, 2 * 86400 + 3 * 3600 + 5, 1.5, 0].map(formatDuration)).toEqual([
+      "30 s", "1 min 30 s", "15 min", "1 h", "1 h 30 min", "26 h", "2 d", "2 d 3 h 5 s", "1.5 s", "0 s",
+    ]);
+    expect(formatDuration(parseDuration("0.5m"))).toBe("30 s");
   });
 });

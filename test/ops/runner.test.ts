@@ -189,9 +189,15 @@ describe("pulumi-pbm check and restore commands", () => {
     expect(ok.stdout).toBe("OK: cluster rs0 backups are healthy\n");
     const lagging = await cli(["check", "--max-pitr-lag", "5m", "--json"]);
     expect(lagging.code).toBe(1);
-    expect(JSON.parse(lagging.stdout)).toMatchObject({ ok: false, cluster: "rs0", problems: [expect.stringMatching(/^last PITR chunk is \d+ min old \(allowed 5 min\)$/)] });
+    expect(JSON.parse(lagging.stdout)).toMatchObject({ ok: false, cluster: "rs0", problems: [expect.stringMatching(/^last PITR chunk is \d+ min( \d+ s)? old \(allowed 5 min\)$/)] });
     const stale = await cli(["check", "--max-snapshot-age", "1h"]);
-    expect(stale).toMatchObject({ code: 1, stdout: expect.stringMatching(/^UNHEALTHY: cluster rs0: last successful snapshot is \d+ min old \(allowed 60 min\)\n$/) });
+    expect(stale).toMatchObject({ code: 1, stdout: expect.stringMatching(/^UNHEALTHY: cluster rs0: last successful snapshot is \d+ h( \d+ min)?( \d+ s)? old \(allowed 1 h\)\n$/) });
+  });
+
+  // Regression (issue 12): `check --max-pitr-lag 30s` printed "allowed 1 min".
+  it("shows a limit under a minute in seconds", async () => {
+    const r = await cli(["check", "--max-pitr-lag", "30s"]);
+    expect(r).toMatchObject({ code: 1, stdout: expect.stringMatching(/^UNHEALTHY: cluster rs0: last PITR chunk is \d+ min( \d+ s)? old \(allowed 30 s\)\n$/) });
   });
 
   it("exits 2 for bad durations and a missing URI, without a stack trace", async () => {

@@ -94,7 +94,7 @@ describe("diff decisions", () => {
 
   it("reports no changes when only outputs such as slicing or lastChunkTime moved", async () => {
     const desired = { mongodbUri: uri, enabled: true, oplogSpanMin: 10, oplogOnly: false, takeBaseSnapshot: true, name: "pitr" };
-    const d = await pitrPolicy.diff("rs0/pitr", { ...desired, cluster: "rs0", slicing: true, lastChunkTime: "2026-06-20T11:00:00Z", restorableWindow: null } as never, desired as never);
+    const d = await pitrPolicy.diff("rs0/pitr", { ...desired, cluster: "rs0", slicing: true, lastChunkTime: "2026-06-20T11:00:00Z", latestRestorableWindow: null } as never, desired as never);
     expect(d.changes).toBe(false);
   });
 

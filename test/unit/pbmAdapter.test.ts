@@ -97,7 +97,7 @@ describe("provider/pbm against the real pbm CLI", () => {
     expect(live.pitrRanges.length).toBeGreaterThan(0);
     expect(stored.snapshots.map((s) => [s.name, s.restoreToTime])).toEqual(live.snapshots.filter((s) => s.status === "done").map((s) => [s.name, s.restoreToTime]));
     expect(stored.pitrRanges).toEqual(live.pitrRanges);
-    expect(stored.restorableWindow).toEqual(live.restorableWindow);
+    expect(stored.latestRestorableWindow).toEqual(live.latestRestorableWindow);
   });
 });
 

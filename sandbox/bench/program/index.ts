@@ -18,5 +18,5 @@ for (let i = 0; i < count; i++) {
   });
   const pitr = new PitrPolicy(`pitr-${i}`, { mongodbUri: uri, oplogSpanMin: 10 }, { dependsOn: [location] });
   new ScheduledBackup(`nightly-${i}`, { mongodbUri: uri, name: "nightly", schedule: "0 2 * * *", enabled: false }, { dependsOn: [location] });
-  windows.push(BackupInventory.get(`inventory-${i}`, { mongodbUri: uri }, { dependsOn: [pitr] }).restorableWindow);
+  windows.push(BackupInventory.get(`inventory-${i}`, { mongodbUri: uri }, { dependsOn: [pitr] }).latestRestorableWindow);
 }
