@@ -49,9 +49,10 @@ export function restoreHint(r: { before?: string; after?: string }): string {
 export function afterRestoreNote(pitrWasEnabled: boolean, pitrEnabledNow: boolean): string | undefined {
   if (!pitrWasEnabled || pitrEnabledNow) return undefined;
   return (
-    "pbm turned PITR off for the restore, and it stays off. To bring the declared PitrPolicy back: run `pbm backup` " +
-    "(pbm resumes PITR only from a backup taken after the restore), then `pulumi up --refresh` (the refresh sees PITR " +
-    "off as drift, and the up re-applies the PitrPolicy)."
+    "pbm turned PITR off for the restore, and it stays off. To bring the declared PitrPolicy back, run " +
+    "`pulumi up --refresh`: the refresh sees PITR off as drift, and the up re-applies the PitrPolicy and starts the " +
+    "base snapshot pbm needs, since it resumes PITR only from a backup taken after the restore (with " +
+    "takeBaseSnapshot: false, run `pbm backup` yourself)."
   );
 }
 

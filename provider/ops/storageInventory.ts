@@ -55,7 +55,9 @@ export async function readInventoryFromStorage(t: S3ProbeTarget): Promise<Invent
         ranges.push({ range: { start: b + 1, end: tl.end } });
       }
     }
-    const snapshots = metas.map((m) => ({ name: String(m.name), status: String(m.status), size: Number(m.size ?? 0), restoreTo: Number(m.last_write_ts?.T ?? 0), type: String(m.type ?? "logical"), profile: m.store?.profile ? m.store.name : undefined, namespaces: m.nss ?? undefined, error: undefined, pbmVersion: m.pbm_version, incrementalBase: m.src_backup }));
+    // Newest first, as `pbm status` lists them (storage lists keys in name order).
+    const byNewest = [...metas].sort((a, b) => Number(b.start_ts ?? 0) - Number(a.start_ts ?? 0) || String(b.name).localeCompare(String(a.name)));
+    const snapshots = byNewest.map((m) => ({ name: String(m.name), status: String(m.status), size: Number(m.size ?? 0), restoreTo: Number(m.last_write_ts?.T ?? 0), type: String(m.type ?? "logical"), profile: m.store?.profile ? m.store.name : undefined, namespaces: m.nss ?? undefined, error: undefined, pbmVersion: m.pbm_version, incrementalBase: m.src_backup }));
     const inv = inventoryFromStatus(`${t.bucket}/${t.prefix ?? ""} (from storage)`, { backups: { type: "S3", path: `s3://${t.bucket}/${t.prefix ?? ""}`, snapshot: snapshots as never, pitrChunks: { pitrChunks: ranges, size: chunks.reduce((n, c) => n + c.size, 0) } } }, new Map());
     // From the bucket, "configured" means pbm has initialised this storage (its `.pbm.init` marker).
     const configured = keys.some((k) => k.key === ".pbm.init");

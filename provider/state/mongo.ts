@@ -39,9 +39,13 @@ export async function clusterName(admin: Db): Promise<string> {
 
 /** Whether a backup usable as a PITR base exists (done, not selective, main storage, not external). */
 export async function hasPitrBase(admin: Db): Promise<boolean> {
+  // pbm's slicer resumes after a restore only from a backup started after it ("a new backup is required to
+  // resume PITR"), so older backups do not count then.
+  const restored = await admin.collection("pbmRestores").find({ status: "done" }, { projection: { start_ts: 1 } }).sort({ start_ts: -1 }).limit(1).toArray();
+  const since = Number(restored[0]?.start_ts ?? 0);
   const docs = await admin
     .collection("pbmBackups")
-    .find({ status: "done", type: { $ne: "external" } }, { projection: { nss: 1, store: 1 } })
+    .find({ status: "done", type: { $ne: "external" }, start_ts: { $gt: since } }, { projection: { nss: 1, store: 1 } })
     .toArray();
   return docs.some((d) => !(d.nss?.length) && !d.store?.profile);
 }

@@ -599,6 +599,13 @@ export class World {
         await this.logPitrErrorOnce(rs.name, node.host, cfg.epoch, `init: catchup: ${this.storageFaultText("upload")}`);
         continue;
       }
+      // The slicer's catch-up: after a restore, only a backup started later can be a base again (every release).
+      const restored = (await this.col("pbmRestores").find({ status: "done" }).sort({ start_ts: -1 }).limit(1).toArray())[0];
+      if (base && restored && base.start_ts < restored.start_ts && !cfg.pitr.oplogOnly) {
+        await this.stopSlicing(rs.name, now, false);
+        await this.logPitrErrorOnce(rs.name, node.host, cfg.epoch, `init: catchup: no backup found after the restored ${restored.backup}, a new backup is required to resume PITR`);
+        continue;
+      }
       await this.holdSlicerLock(rs.name, node.host, now, cfg.epoch);
       // A logical backup on the same storage pauses slicing: the slicer cuts a last chunk at the backup's start.
       const until = running ? Math.min(now, running.start_ts) : now;

@@ -128,9 +128,11 @@ export class PulumiStackCli {
         if (a.includes(s)) throw new Error(`refusing to pass a secret on pulumi's command line (pulumi ${args[0]} ${args[1] ?? ""})`);
     const started = Date.now();
     return new Promise((resolve, reject) => {
+      // The user's environment, less what only quiets this repository's own test runner (vitest.config.ts).
+      const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _harness, ...userEnv } = process.env;
       const child = spawn("pulumi", args, {
         cwd: this.projectDir,
-        env: { ...process.env, ...this.o.env },
+        env: { ...userEnv, ...this.o.env },
         stdio: ["pipe", "pipe", "pipe"],
       });
       const out: Buffer[] = [];

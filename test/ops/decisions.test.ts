@@ -212,7 +212,7 @@ describe("afterRestoreNote", () => {
     const note = afterRestoreNote(true, false);
     expect(note).toMatch(/^pbm turned PITR off for the restore/);
     expect(note).toContain("`pulumi up --refresh`");
-    expect(note).toContain("`pbm backup`");
+    expect(note).toContain("base snapshot pbm needs");
     expect(afterRestoreNote(true, true)).toBeUndefined();
     expect(afterRestoreNote(false, false)).toBeUndefined();
   });

@@ -114,7 +114,7 @@ describe("pulumi-pbm inventory and restore: not configured yet, then a history w
     // Then pbm has turned PITR off and the command says so, with the way back
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toMatch(new RegExp(`^restore \\S+ to ${target.replace(/\./g, "\\.")}: done$`));
-    expect(lines[1]).toMatch(/^pbm turned PITR off for the restore, and it stays off\. To bring the declared PitrPolicy back: run `pbm backup` .*`pulumi up --refresh`/);
+    expect(lines[1]).toMatch(/^pbm turned PITR off for the restore, and it stays off\. To bring the declared PitrPolicy back, run `pulumi up --refresh`/);
     expect(lastJson((await runPbm(sandbox().cluster, ["config", "pitr.enabled", "-o", "json"])).stdout).value).toBe("false");
 
     // And what `pulumi up --refresh` does: the refresh reads PITR off, the diff sees the declared `enabled: true`,
@@ -123,7 +123,14 @@ describe("pulumi-pbm inventory and restore: not configured yet, then a history w
     expect(refreshed.props.enabled).toBe(false);
     const diff = await pitrPolicy.diff("rs0/pitr", refreshed.props as never, policy.inputs);
     expect(diff).toMatchObject({ changes: true, replaces: [] });
-    await pitrPolicy.update("rs0/pitr", refreshed.props as never, policy.inputs);
+    const updated = await pitrPolicy.update("rs0/pitr", refreshed.props as never, policy.inputs);
     expect(lastJson((await runPbm(sandbox().cluster, ["config", "pitr.enabled", "-o", "json"])).stdout).value).toBe("true");
+    // pbm resumes PITR only from a backup taken after the restore: the update started one, and slicing resumes
+    expect(updated.outs.baseSnapshot).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    await clock.advance(uri(), 120);
+    await clock.advance(uri(), 900);
+    const st = lastJson((await runPbm(sandbox().cluster, ["status", "-s", "pitr", "-o", "json"])).stdout);
+    expect(st.pitr).toMatchObject({ conf: true, run: true });
+    expect(st.pitr.error ?? "").toBe("");
   });
 });

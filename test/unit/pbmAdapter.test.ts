@@ -89,6 +89,8 @@ describe("provider/pbm against the real pbm CLI", () => {
   });
 
   it("reads the same snapshots and ranges from the bucket as from the cluster", async () => {
+    // a base taken after the restores above (pbm resumes PITR only from such a backup)
+    await pbm.backup(o(), { wait: true, waitSec: 60 });
     await runPbm(sandbox().cluster, ["config", "--set", "pitr.enabled=true"]);
     await clock.advance(o().mongodbUri, 1800);
     const live = await readInventory(o());
