@@ -7,7 +7,7 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { readInventory, type Inventory } from "../../provider/inventory";
 import { restoreToPointInTime } from "../../provider/ops/restore";
 import { clock, configureSimulator } from "../pbm-sim/control";
-import { PulumiStackCli, pbmPathFor, resourceCounts, sandboxCliEnv, type CliResult } from "../stack/cli";
+import { PulumiStackCli, pbmPathFor, quickstartConfig, resourceCounts, sandboxCliEnv, type CliResult } from "../stack/cli";
 import { REPO_ROOT, startSandbox, type Sandbox } from "../testbed";
 
 // The AWS SDK warns on every process that Node 20 support ends in 2027; the demo's output is for people.
@@ -59,17 +59,10 @@ async function main(): Promise<void> {
     const stack = new PulumiStackCli({ projectDir: REPO_ROOT, stack: "demo", env: sandboxCliEnv(sb), onOutput: indented(), configFile });
     say("pulumi stack init demo; pulumi config set (secrets on stdin), from the repository root");
     await stack.init();
-    await stack.setConfig({
-      mongodbUri: { value: uri, secret: true },
-      bucket: { value: "pbm-backups" },
-      prefix: { value: "rs0" },
-      endpointUrl: { value: sb.s3.endpoint },
-      accessKeyId: { value: sb.s3.accessKeyId, secret: true },
-      secretAccessKey: { value: sb.s3.secretAccessKey, secret: true },
-      oplogSpanMin: { value: "1" },
+    await stack.setConfig(
       // Real-time cron with seconds: the runner takes a fresh PITR base snapshot every 8 seconds.
-      baseSnapshotSchedule: { value: "*/8 * * * * *" },
-    });
+      quickstartConfig(sb, uri, { baseSnapshotSchedule: { value: "*/8 * * * * *" } }),
+    );
     say("pulumi up --yes (./Pulumi.yaml → examples/quickstart/index.ts): BackupLocation + PitrPolicy + BackupInventory");
     const up = await stack.up();
     summary.push(`pulumi up: exit ${up.exitCode}, ${changes(up)} (${(up.durationMs / 1000).toFixed(1)} s)`);

@@ -7,7 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { clock, configureSimulator } from "../pbm-sim/control";
-import { PulumiStackCli, sandboxCliEnv } from "../stack/cli";
+import { PulumiStackCli, quickstartConfig, sandboxCliEnv } from "../stack/cli";
 import { REPO_ROOT, startSandbox } from "../testbed";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -44,15 +44,7 @@ async function main(): Promise<void> {
     rmSync(path.join(REPO_ROOT, `Pulumi.${STACK}.yaml`), { force: true });
     const stack = new PulumiStackCli({ projectDir: REPO_ROOT, stack: STACK, env });
     await stack.init();
-    await stack.setConfig({
-      mongodbUri: { value: uri, secret: true },
-      bucket: { value: "pbm-backups" },
-      prefix: { value: "rs0" },
-      endpointUrl: { value: sb.s3.endpoint },
-      accessKeyId: { value: sb.s3.accessKeyId, secret: true },
-      secretAccessKey: { value: sb.s3.secretAccessKey, secret: true },
-      oplogSpanMin: { value: "1" },
-    });
+    await stack.setConfig(quickstartConfig(sb, uri));
 
     mkdirSync(path.dirname(envFile), { recursive: true });
     const lines = [

@@ -29,6 +29,20 @@ export function sandboxCliEnv(sandbox: Sandbox, extra: Record<string, string> = 
   return { ...base, ...rest, PATH: [pbmPathFor(sandbox), tail].join(path.delimiter) };
 }
 
+/** The quickstart program's config against a sandbox cluster (secrets marked), as the demo and `npm run sandbox` set it. */
+export function quickstartConfig(sandbox: Sandbox, mongodbUri: string, extra: Record<string, ConfigEntry> = {}): Record<string, ConfigEntry> {
+  return {
+    mongodbUri: { value: mongodbUri, secret: true },
+    bucket: { value: "pbm-backups" },
+    prefix: { value: "rs0" },
+    endpointUrl: { value: sandbox.s3.endpoint },
+    accessKeyId: { value: sandbox.s3.accessKeyId, secret: true },
+    secretAccessKey: { value: sandbox.s3.secretAccessKey, secret: true },
+    oplogSpanMin: { value: "1" },
+    ...extra,
+  };
+}
+
 /** pulumi's exit code when `--expect-no-changes` finds changes (ExitNoChanges in pulumi's cmdutil/exit.go). */
 export const EXIT_CHANGES_FOUND = 7;
 
