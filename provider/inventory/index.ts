@@ -89,7 +89,8 @@ export function inventoryFromStatus(cluster: string, st: Status, madeBy: Map<str
   const restorable: [number, number][] = ranges.filter((r) => !r.noBaseSnapshot).map((r) => [r.range.start, r.range.end]);
   for (const s of snaps) if (s.status === "done" && !s.profile && !(s.namespaces?.length)) restorable.push([s.restoreTo, s.restoreTo]);
   const { restorableWindows, gaps } = windowsFromSpans(restorable);
-  const lastChunk = ranges.length ? Math.max(...ranges.map((r) => r.range.end)) : undefined;
+  // A loop, not Math.max(...): a spread of 200,000 ranges overflows the call stack.
+  const lastChunk = ranges.length ? ranges.reduce((m, r) => Math.max(m, r.range.end), -Infinity) : undefined;
   return {
     cluster,
     configured: true,

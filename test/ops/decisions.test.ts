@@ -261,3 +261,14 @@ describe("formatDuration", () => {
     expect(formatDuration(parseDuration("0.5m"))).toBe("30 s");
   });
 });
+
+describe("inventoryFromStatus at scale", () => {
+  it("builds the inventory of 200,000 PITR ranges without overflowing the call stack", async () => {
+    const { inventoryFromStatus } = await import("../../provider/inventory");
+    const t0 = 1_700_000_000;
+    const pitrChunks = Array.from({ length: 200_000 }, (_, i) => ({ range: { start: t0 + i * 20, end: t0 + i * 20 + 10 } }));
+    const inv = inventoryFromStatus("rs0", { backups: { type: "S3", path: "s3://b", snapshot: [], pitrChunks: { pitrChunks, size: 0 } } } as never, new Map());
+    expect(inv.pitrRanges).toHaveLength(200_000);
+    expect(inv.pitr.lastChunkTime).toBe(new Date((t0 + 199_999 * 20 + 10) * 1000).toISOString().replace(".000Z", "Z"));
+  });
+});
