@@ -2,19 +2,13 @@
 // unreachable: `<name>.pbm.json` metadata and `pbmPitr/` chunk keys, merged into timelines like pbm does.
 import type { Inventory, InventoryRange } from "../inventory";
 import { inventoryFromStatus } from "../inventory";
-import { probeBucket, type S3ProbeTarget } from "../state/s3";
+import { probeBucket, s3Client, type S3ProbeTarget } from "../state/s3";
 
 const CHUNK = /^pbmPitr\/([^/]+)\/\d{8}\/(\d{14})-(\d+)\.(\d{14})-(\d+)\.oplog/;
 const parseCompact = (s: string) => Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(8, 10), +s.slice(10, 12), +s.slice(12, 14)) / 1000;
 
 export async function readInventoryFromStorage(t: S3ProbeTarget): Promise<Inventory> {
-  const s3 = await import("@aws-sdk/client-s3");
-  const client = new s3.S3Client({
-    region: t.region || "us-east-1",
-    endpoint: t.endpointUrl || undefined,
-    forcePathStyle: true,
-    credentials: t.accessKeyId && t.secretAccessKey ? { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey } : undefined,
-  });
+  const { s3, client } = await s3Client(t);
   const base = t.prefix ? `${t.prefix.replace(/\/+$/, "")}/` : "";
   try {
     const keys: { key: string; size: number }[] = [];
