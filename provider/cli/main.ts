@@ -1,6 +1,6 @@
 // `pulumi-pbm`: the runner, restores, the health check and the inventory, for people and CI.
 // The MongoDB URI comes from an environment variable (PBM_MONGODB_URI, or --mongodb-uri-env NAME), never argv.
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { PbmProviderError, redact } from "../errors";
 import { readInventoryOrEmpty, type Inventory } from "../inventory";
 import { checkHealth, formatDuration, parseDuration } from "../ops/health";
@@ -45,6 +45,36 @@ export function table(inv: Inventory): string {
   return rows.join("\n");
 }
 
+/** A whole number of seconds within [min, max], for commander options. */
+const seconds = (min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`expected whole seconds from ${min} to ${max}, got "${v}".`);
+  return n;
+};
+
+function httpUrl(v: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(v);
+  } catch {
+    /* reported below */
+  }
+  if (!u || !/^https?:$/.test(u.protocol)) throw new InvalidArgumentError(`expected an http(s) URL such as https://s3.example.com, got "${v}".`);
+  return v;
+}
+
+/** `--ns`: db.collection or db.*, never pbm's or MongoDB's own databases (pbm refuses those too, later). */
+function namespaces(v: string): string[] {
+  const list = v.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const ns of list) {
+    const [db, coll] = [ns.slice(0, ns.indexOf(".")), ns.slice(ns.indexOf(".") + 1)];
+    if (!ns.includes(".") || !db || !coll) throw new InvalidArgumentError(`"${ns}" is not db.collection or db.*.`);
+    if (["admin", "config", "local"].includes(db)) throw new InvalidArgumentError(`"${ns}": the ${db} database cannot be restored selectively; name your own databases.`);
+  }
+  if (!list.length) throw new InvalidArgumentError("expected db.collection or db.*, comma-separated.");
+  return list;
+}
+
 export function program(): Command {
   const cli = new Command("pulumi-pbm").description("Operations for pulumi-pbm: run schedules, restore, check backup health, show the inventory").exitOverride();
   const uriOpt = () => new Option("--mongodb-uri-env <name>", "environment variable holding the MongoDB connection string").default(undefined, "PBM_MONGODB_URI");
@@ -54,8 +84,8 @@ export function program(): Command {
     .description("run due ScheduledBackups and PitrPolicy base snapshots from the cluster's registry")
     .addOption(uriOpt())
     .option("--once", "one pass, for cron, systemd timers or Kubernetes CronJobs")
-    .option("--interval <seconds>", "seconds between passes in long-running mode", "30")
-    .option("--lease <seconds>", "how long a job stays claimed without renewal (a crashed runner's jobs free up after it)", "120")
+    .option("--interval <seconds>", "seconds between passes in long-running mode (1 to 86400)", seconds(1, 86_400), 30)
+    .option("--lease <seconds>", "how long a job stays claimed without renewal, 1 to 86400 (a crashed runner's jobs free up after it)", seconds(1, 86_400), 120)
     .option("--json", "print the pass's report as JSON (with --once)")
     .action(async (o) => {
       const mongodbUri = uriFrom(o);
@@ -77,12 +107,12 @@ export function program(): Command {
     .addOption(uriOpt())
     .option("--to <time>", "UTC time, e.g. 2026-06-20T11:00:00Z")
     .option("--backup <name>", "snapshot name")
-    .option("--ns <namespaces>", "selective restore: db.collection,db.*")
+    .option("--ns <namespaces>", "selective restore: db.collection,db.*", namespaces)
     .option("--json", "print the result as JSON")
     .action(async (o) => {
       if (!o.to === !o.backup) throw new UsageError("give exactly one of --to <time> or --backup <name>");
       const mongodbUri = uriFrom(o);
-      const namespaces = o.ns ? String(o.ns).split(",") : undefined;
+      const namespaces: string[] | undefined = o.ns;
       let result;
       if (o.to) {
         const to = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(o.to) ? o.to : `${o.to}Z`);
@@ -122,7 +152,7 @@ export function program(): Command {
     .option("--from-storage", "read pbm's metadata straight from the bucket (cluster unreachable); S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
     .option("--bucket <bucket>", "with --from-storage")
     .option("--prefix <prefix>", "with --from-storage")
-    .option("--endpoint-url <url>", "with --from-storage, for S3-compatible storage")
+    .option("--endpoint-url <url>", "with --from-storage, for S3-compatible storage", httpUrl)
     .option("--region <region>", "with --from-storage", "us-east-1")
     .action(async (o) => {
       let inv: Inventory;
