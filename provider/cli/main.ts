@@ -5,6 +5,7 @@ import { PbmProviderError, redact } from "../errors";
 import { readInventoryOrEmpty, type Inventory } from "../inventory";
 import { checkHealth, formatDuration, parseDuration } from "../ops/health";
 import { restoreBackup, restoreToPointInTime } from "../ops/restore";
+import { abortableSleep } from "../ops/clock";
 import { runDueJobs, runScheduler } from "../ops/scheduler";
 import { readInventoryFromStorage } from "../ops/storageInventory";
 
@@ -98,7 +99,7 @@ export function program(): Command {
       const ac = new AbortController();
       for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => ac.abort());
       progress(`scheduler running (a pass every ${o.interval}s); Ctrl-C to stop`);
-      await runScheduler({ mongodbUri, onEvent: progress, intervalSec: Number(o.interval), leaseSec: Number(o.lease), signal: ac.signal, clock: { now: async () => new Date(), sleep: (ms) => new Promise((r) => { const t = setTimeout(r, ms); ac.signal.addEventListener("abort", () => (clearTimeout(t), r(undefined)), { once: true }); }) } });
+      await runScheduler({ mongodbUri, onEvent: progress, intervalSec: Number(o.interval), leaseSec: Number(o.lease), signal: ac.signal, clock: { now: async () => new Date(), sleep: (ms) => abortableSleep(ms, ac.signal) } });
     });
 
   cli

@@ -26,3 +26,18 @@ describe("pulumi-pbm option values", () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe("the long-running scheduler's sleep", () => {
+  it("leaves no abort listener behind after many sleeps, and ends early on abort", async () => {
+    const { getEventListeners } = await import("node:events");
+    const { abortableSleep } = await import("../../provider/ops/clock");
+    const ac = new AbortController();
+    for (let i = 0; i < 30; i++) await abortableSleep(1, ac.signal);
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+    const started = Date.now();
+    const long = abortableSleep(60_000, ac.signal);
+    ac.abort();
+    await long;
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
