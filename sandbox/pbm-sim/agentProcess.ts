@@ -4,8 +4,8 @@
 //   PBM_SIM_UPSTREAM_PORT FerretDB's port
 //   PBM_SIM_VERSION       the pbm release the agents report (the real CLI's release)
 // and reads one JSON line `{"port": N}` from stdout: the port the real pbm CLI and the provider connect to.
-import { createServer } from "node:net";
 import { MongoClient, Timestamp } from "mongodb";
+import { freePort } from "../testbed";
 import { startWireShim } from "../wire-shim";
 import { AGENTS_ACK, SETTINGS, World } from "./world";
 import { features, parseVersion } from "./version";
@@ -83,17 +83,6 @@ async function main(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, Math.max(20, TICK_MS - (Date.now() - started))));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no free port"))));
-    });
-  });
 }
 
 main().catch((err) => {

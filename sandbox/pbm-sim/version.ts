@@ -29,10 +29,10 @@ export function features(v: PbmVersion) {
   const ge = (s: string) => atLeast(v, s);
   return {
     /**
-     * 2.0+ (the release that renamed `completeTS` to `restoreTo`): a logical backup is a directory per replica
+     * 2.0+: a logical backup is a directory per replica
      * set (per-collection objects); 1.x writes one `<name>_<rs>.dump<ext>` and one `.oplog<ext>` file (§5).
      */
-    restoreTo: ge("2.0.0"),
+    backupDirPerReplset: ge("2.0.0"),
     /** PITR bases: any non-external backup from 2.3.0 (`GetLastBackup`), logical ones only before. */
     physicalPitrBase: ge("2.3.0"),
     /** The catch-up error logged while there is no base backup (`status` pitr.error). */

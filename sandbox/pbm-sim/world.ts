@@ -408,7 +408,7 @@ export class World {
       replsets: lockHolder.map(({ rs, node }) => ({
         name: rs.name,
         // 2.x writes a directory per replica set; 1.x one dump file and one oplog file (getDstName).
-        ...(this.f.restoreTo
+        ...(this.f.backupDirPerReplset
           ? { dump_name: `${b.name}/${rs.name}/metadata.json`, oplog_name: `${b.name}/${rs.name}/oplog` }
           : { dump_name: `${b.name}_${rs.name}.dump${compressionExt(compression)}`, oplog_name: `${b.name}_${rs.name}.oplog${compressionExt(compression)}` }),
         start_ts: now,
@@ -518,7 +518,7 @@ export class World {
         for (const rs of meta.replsets) {
           const files: { rel: string; body: string }[] = [];
           const nss: string[] = meta.nss?.length ? meta.nss : ["shop.orders", "shop.customers"];
-          if (meta.type === "logical" && !this.f.restoreTo) {
+          if (meta.type === "logical" && !this.f.backupDirPerReplset) {
             files.push({ rel: rs.dump_name, body: `simulated dump of ${nss.join(", ")}\n`.repeat(64) });
             files.push({ rel: rs.oplog_name, body: "simulated oplog\n" });
           } else if (meta.type === "logical") {

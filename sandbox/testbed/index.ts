@@ -123,7 +123,8 @@ function tcpOpen(port: number): Promise<boolean> {
   });
 }
 
-async function startFerret(name: string, dir: string, verbose: boolean) {
+/** One FerretDB (SQLite, SCRAM auth) under guard.js, without the shim or agents; `uriFor(port, direct)`. */
+export async function startFerret(name: string, dir: string, verbose: boolean) {
   const port = await freePort();
   const user = "pbmadmin";
   const password = randomBytes(12).toString("hex");

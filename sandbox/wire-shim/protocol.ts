@@ -157,14 +157,20 @@ export function replaceReplyDoc(frame: Buffer, doc: BSON.Document): Buffer {
   return out;
 }
 
-/** A new OP_MSG reply frame carrying one command document. */
-export function buildMsg(requestId: number, responseTo: number, doc: BSON.Document): Buffer {
-  const body = BSON.serialize(doc);
-  const out = Buffer.alloc(HEADER_BYTES + 5 + body.length);
+/** A frame of `bodyBytes` after the standard header, with the header filled in. */
+function frameWithHeader(bodyBytes: number, requestId: number, responseTo: number, opCode: number): Buffer {
+  const out = Buffer.alloc(HEADER_BYTES + bodyBytes);
   out.writeInt32LE(out.length, 0);
   out.writeInt32LE(requestId, 4);
   out.writeInt32LE(responseTo, 8);
-  out.writeInt32LE(OP_MSG, 12);
+  out.writeInt32LE(opCode, 12);
+  return out;
+}
+
+/** A new OP_MSG reply frame carrying one command document. */
+export function buildMsg(requestId: number, responseTo: number, doc: BSON.Document): Buffer {
+  const body = BSON.serialize(doc);
+  const out = frameWithHeader(5 + body.length, requestId, responseTo, OP_MSG);
   out.writeUInt32LE(0, 16);
   out[20] = 0;
   out.set(body, 21);
@@ -174,11 +180,7 @@ export function buildMsg(requestId: number, responseTo: number, doc: BSON.Docume
 /** A new OP_REPLY frame carrying one document (the answer to a legacy OP_QUERY command). */
 export function buildReply(requestId: number, responseTo: number, doc: BSON.Document): Buffer {
   const body = BSON.serialize(doc);
-  const out = Buffer.alloc(HEADER_BYTES + 20 + body.length);
-  out.writeInt32LE(out.length, 0);
-  out.writeInt32LE(requestId, 4);
-  out.writeInt32LE(responseTo, 8);
-  out.writeInt32LE(OP_REPLY, 12);
+  const out = frameWithHeader(20 + body.length, requestId, responseTo, OP_REPLY);
   out.writeInt32LE(8, 16); // responseFlags: AwaitCapable, as mongod sets it
   out.writeBigInt64LE(0n, 20); // cursorID
   out.writeInt32LE(0, 28); // startingFrom

@@ -1,5 +1,6 @@
 // What a user sees when the cluster cannot be reached, through the real `pulumi` command: one message per
 // failing resource, with its code, the cause and the fix; no stack trace; no secret.
+import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createBucket } from "../helpers/pbmSim";
 import { useSandbox } from "../helpers/sandbox";
@@ -47,17 +48,19 @@ describe("errors through the pulumi command", () => {
 
   it("reports an unreachable cluster with PBMP-3001 within the timeout the URI sets, without a stack trace", async () => {
     const started = Date.now();
-    const r = await previewWith("unreachable", "mongodb://pbm:hunter2-unreachable@127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=1500");
-    const messages = expectActionable(r, "hunter2-unreachable");
+    const password = `pw-${randomBytes(6).toString("hex")}`;
+    const r = await previewWith("unreachable", `mongodb://pbm:${password}@127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=1500`);
+    const messages = expectActionable(r, password);
     expect(messages.every((m) => /^\[PBMP-3001\] (PitrPolicy|BackupLocation|BackupInventory|ScheduledBackup)\b/.test(m)), messages.join("\n")).toBe(true);
     expect(messages[0]).toMatch(/Check the connection string, the network path and the credentials\.$/);
     console.log(`unreachable cluster: preview failed after ${((Date.now() - started) / 1000).toFixed(1)} s:\n  ${[...new Set(messages)].join("\n  ")}`);
   });
 
   it("reports a wrong password with PBMP-3001 naming the authentication failure once", async () => {
-    const uri = sandbox().cluster.mongodbUri.replace(/:([^:@/]+)@/, ":wrong-password-123@");
+    const wrong = `wrong-${randomBytes(6).toString("hex")}`;
+    const uri = sandbox().cluster.mongodbUri.replace(/:([^:@/]+)@/, `:${wrong}@`);
     const r = await previewWith("wrong-password", uri);
-    const messages = expectActionable(r, "wrong-password-123");
+    const messages = expectActionable(r, wrong);
     expect(messages.some((m) => /Authentication failed/.test(m)), messages.join("\n")).toBe(true);
   });
 });

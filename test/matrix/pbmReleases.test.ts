@@ -105,7 +105,7 @@ describe("the provider's pbm calls on every built release", () => {
 
     it("restores the backup with the release's confirmation flag and follows it to done", async () => {
       const started = await pbm.restore(o, { backup: backupName });
-      expect(started.name).toBeTruthy();
+      expect(started.name).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/); // pbm names a restore by its start time
       const done = await eventually("restore done", async () => {
         const d = await pbm.describeRestore(started.name, o);
         return d.status === "done" || d.status === "error" ? d : undefined;

@@ -4,14 +4,11 @@
 // process when the testbed already runs a shim there (the outer shim's patches win either way).
 // The emulations (tailable cursors, split createIndexes) are tested in front of a FerretDB of their own, with no
 // simulated agents that could answer pbm's commands.
-import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT, freePort, startSandbox, toolBinDir, type Sandbox } from "../../sandbox/testbed";
+import { freePort, startFerret, startSandbox, type Sandbox } from "../../sandbox/testbed";
 import { startWireShim, type ShimTopology, type WireShim } from "../../sandbox/wire-shim";
 
 const pbmPath = (release: string) => path.join(homedir(), ".cache", "pulumi-pbm", `pbm-${release}-go1.26.8`, "bin", "pbm");
@@ -229,31 +226,9 @@ describe("wire shim", () => {
 /** One FerretDB 1.24 (SQLite, SCRAM auth) under guard.js, with no agents: only what a test writes happens. */
 async function startFerretDb(): Promise<{ port: number; uriFor(port: number): string; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), "pulumi-pbm-wire-shim-"));
-  mkdirSync(path.join(dir, "sqlite"));
-  const port = await freePort();
-  const password = randomBytes(12).toString("hex");
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(REPO_ROOT, "sandbox", "testbed", "guard.js"),
-      path.join(toolBinDir("ferretdb"), "ferretdb"),
-      "--handler=sqlite",
-      `--sqlite-url=file:${path.join(dir, "sqlite")}/`,
-      `--listen-addr=127.0.0.1:${port}`,
-      "--repl-set-name=rs0",
-      `--state-dir=${dir}`,
-      "--debug-addr=-",
-      "--telemetry=disable",
-      "--log-level=warn",
-      "--test-enable-new-auth",
-      "--setup-database=admin",
-    ],
-    {
-      env: { ...process.env, FERRETDB_TELEMETRY: "disable", FERRETDB_SETUP_USERNAME: "pbmadmin", FERRETDB_SETUP_PASSWORD: password },
-      stdio: ["pipe", "ignore", "ignore"],
-    },
-  );
+  const ferret = await startFerret("rs0", dir, false);
   const stop = async () => {
+    const child = ferret.child;
     if (child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => {
         child.once("exit", () => resolve());
@@ -263,25 +238,7 @@ async function startFerretDb(): Promise<{ port: number; uriFor(port: number): st
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const uriFor = (p: number) => `mongodb://pbmadmin:${password}@127.0.0.1:${p}/?replicaSet=rs0&authSource=admin`;
-  const { MongoClient } = await import("mongodb");
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const sock = connect({ host: "127.0.0.1", port });
-      sock.once("connect", () => (sock.destroy(), resolve(true)));
-      sock.once("error", () => resolve(false));
-    });
-    const client = new MongoClient(`${uriFor(port)}&directConnection=true`, { serverSelectionTimeoutMS: 2000 });
-    const ready = open && (await client.db("admin").command({ ping: 1 }).then(() => true, () => false));
-    await client.close();
-    if (ready) return { port, uriFor, stop };
-    if (Date.now() > deadline || child.exitCode !== null) {
-      await stop();
-      throw new Error(`FerretDB did not answer within 60s (exit code ${child.exitCode})`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return { port: ferret.port, uriFor: (p) => ferret.uriFor(p, false), stop };
 }
 
 describe("wire shim emulations in front of a FerretDB without agents", () => {
