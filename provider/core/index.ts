@@ -1,0 +1,3 @@
+// Pure modules (no I/O): what the sdk and the policy pack may import from the provider.
+export * from "./cluster";
+export * from "./pitrRule";
