@@ -42,11 +42,42 @@ export const ERROR_CODES = {
 
 export type ErrorKey = keyof typeof ERROR_CODES;
 
-/** Removes credentials from connection strings and any listed secret values. */
+/**
+ * Removes credentials from text: in every mongodb:// or mongodb+srv:// URI everything up to the authority's last
+ * `@` (a password with an unencoded `@` still ends there), and every listed secret as given, percent-decoded
+ * and percent-encoded; for a listed URI, also its password and user name, raw and decoded.
+ */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = text.replace(/(mongodb(?:\+srv)?:\/\/)([^@/\s]+)@/g, "$1<credentials>@");
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("<redacted>");
+  // The authority ends at the first "/" after its last "@" (or at whitespace, a quote or the end); its
+  // credentials are everything up to that last "@".
+  let out = text.replace(/(mongodb(?:\+srv)?:\/\/)[^\s"'`<>]*@(?=[^\s"'`<>@/]*)/g, (_m, scheme: string) => `${scheme}<credentials>@`);
+  const all = new Set<string>();
+  for (const s of secrets) for (const v of secretForms(s)) all.add(v);
+  // Longest first, so a secret that contains another is removed whole.
+  for (const s of [...all].sort((a, b) => b.length - a.length)) out = out.split(s).join("<redacted>");
   return out;
+}
+
+/** The forms a secret can take in text: as given, decoded, encoded; a URI's password and user name too. */
+function secretForms(s: string | undefined): string[] {
+  if (!s || s.length < 4) return [];
+  const forms = [s];
+  const decode = (v: string) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return v;
+    }
+  };
+  forms.push(decode(s), encodeURIComponent(s));
+  const m = /^mongodb(?:\+srv)?:\/\/(.*)@/.exec(s);
+  if (m) {
+    const userinfo = m[1];
+    const colon = userinfo.indexOf(":");
+    const parts = colon >= 0 ? [userinfo.slice(colon + 1), userinfo.slice(0, colon), userinfo] : [userinfo];
+    for (const p of parts) if (p.length >= 4) forms.push(p, decode(p));
+  }
+  return forms.filter((f) => f.length >= 4);
 }
 
 export class PbmProviderError extends Error {

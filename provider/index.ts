@@ -19,3 +19,6 @@ export { restoreToPointInTime, restoreBackup, type RestoreResult } from "./ops/r
 export { checkHealth, type HealthReport } from "./ops/health";
 export { runDueJobs, runScheduler } from "./ops/scheduler";
 export { readInventoryFromStorage } from "./ops/storageInventory";
+export { identifyCluster } from "./registry/rule";
+export { firstProblem, getBackupInventoryArgs } from "./schemas";
+export { PbmProviderError, PbmInputError } from "./errors";

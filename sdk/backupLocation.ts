@@ -32,6 +32,12 @@ export interface BackupLocationArgs {
   profile?: pulumi.Input<string>;
   /** How long to wait for pbm's storage resync, in seconds. @default 300 */
   resyncTimeoutSec?: pulumi.Input<number>;
+  /**
+   * How long one pbm call may take, in seconds (1 to 86400); a call that takes longer fails with PBMP-2005.
+   * `pbm config` itself gets at least resyncTimeoutSec + 60, since it waits for the resync.
+   * @default 120
+   */
+  timeoutSec?: pulumi.Input<number>;
   /** @default "pbm" from PATH */
   pbmPath?: pulumi.Input<string>;
 }

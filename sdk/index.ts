@@ -3,10 +3,25 @@ export { PitrPolicy, type PitrPolicyArgs } from "./pitrPolicy";
 export { ScheduledBackup, type ScheduledBackupArgs } from "./scheduledBackup";
 export { BackupInventory, type BackupInventoryArgs, type InventorySnapshot } from "./backupInventory";
 
-/** The inventory as a plain async function, for scripts (runs in the calling process). */
-export async function getBackupInventory(args: { mongodbUri: string; pbmPath?: string }) {
-  const { readInventoryOrEmpty } = require("pulumi-pbm/provider") as typeof import("../provider");
-  return readInventoryOrEmpty(args);
+/**
+ * The inventory as a plain async function, for scripts (runs in the calling process). The arguments are checked
+ * first, by the rules the resources use: a bad one fails at once with PBMP-1001 naming it, before any
+ * connection. Errors of ours (PBMP codes) carry no stack trace: the message says what failed and what to do.
+ */
+export async function getBackupInventory(args: { mongodbUri: string; pbmPath?: string; timeoutSec?: number }) {
+  const provider = require("pulumi-pbm/provider") as typeof import("../provider");
+  const schemas = provider;
+  const errors = provider;
+  const fail = (err: unknown): never => {
+    if (err instanceof errors.PbmProviderError) {
+      if (!/^\[PBMP-\d{4}\] getBackupInventory/.test(err.message)) err.message = err.message.replace(/^(\[PBMP-\d{4}\] )/, "$1getBackupInventory: ");
+      Object.defineProperty(err, "stack", { value: `${err.name}: ${err.message}`, configurable: true, writable: true });
+    }
+    throw err;
+  };
+  const problem = schemas.firstProblem(schemas.getBackupInventoryArgs(), args);
+  if (problem) fail(new errors.PbmInputError("INPUT", problem));
+  return provider.readInventoryOrEmpty({ mongodbUri: args.mongodbUri, pbmPath: args.pbmPath, timeoutSec: args.timeoutSec }).catch(fail);
 }
 
 /** Restores the cluster to a point in time after checking it is restorable (an action, not a resource). */

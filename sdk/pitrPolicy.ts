@@ -26,6 +26,11 @@ export interface PitrPolicyArgs {
   }>;
   /** @default "pbm" from PATH */
   pbmPath?: pulumi.Input<string>;
+  /**
+   * How long one pbm call may take, in seconds (1 to 86400); a call that takes longer fails with PBMP-2005.
+   * @default 120
+   */
+  timeoutSec?: pulumi.Input<number>;
 }
 
 /**
@@ -54,6 +59,7 @@ export class PitrPolicy extends pulumi.dynamic.Resource {
   declare public readonly baseSnapshot: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: PitrPolicyArgs, opts?: pulumi.CustomResourceOptions) {
+    const rule = declareForPitrRule("pitrPolicy", name, args.mongodbUri, args.enabled);
     super(
       pitrPolicyProvider,
       name,
@@ -65,6 +71,8 @@ export class PitrPolicy extends pulumi.dynamic.Resource {
         mongodbUri: pulumi.secret(args.mongodbUri),
         name,
         declaredBy: { project: pulumi.getProject(), stack: pulumi.getStack() },
+        programConflicts: rule.programConflicts,
+        programReleases: rule.programReleases,
         cluster: undefined,
         slicing: undefined,
         pitrError: undefined,
@@ -76,6 +84,6 @@ export class PitrPolicy extends pulumi.dynamic.Resource {
       "pbm",
       "PitrPolicy",
     );
-    declareForPitrRule("pitrPolicy", name, args.mongodbUri, args.enabled);
+    rule.report(this);
   }
 }

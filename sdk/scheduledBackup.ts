@@ -24,6 +24,12 @@ export interface ScheduledBackupArgs {
   enabled?: pulumi.Input<boolean>;
   /** @default "pbm" from PATH */
   pbmPath?: pulumi.Input<string>;
+  /**
+   * How long one pbm call for this schedule may take, in seconds (1 to 86400); a call that takes longer fails
+   * with PBMP-2005. The resource itself runs no pbm (it writes the registry); the runner reads it.
+   * @default 120
+   */
+  timeoutSec?: pulumi.Input<number>;
 }
 
 /**
@@ -42,6 +48,7 @@ export class ScheduledBackup extends pulumi.dynamic.Resource {
   declare public readonly nextRunTime: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ScheduledBackupArgs, opts?: pulumi.CustomResourceOptions) {
+    const rule = declareForPitrRule("schedule", args.name ?? name, args.mongodbUri, args.enabled);
     super(
       scheduledBackupProvider,
       name,
@@ -50,6 +57,8 @@ export class ScheduledBackup extends pulumi.dynamic.Resource {
         name: args.name ?? name,
         mongodbUri: pulumi.secret(args.mongodbUri),
         declaredBy: { project: pulumi.getProject(), stack: pulumi.getStack() },
+        programConflicts: rule.programConflicts,
+        programReleases: rule.programReleases,
         cluster: undefined,
         nextRunTime: undefined,
       },
@@ -57,6 +66,6 @@ export class ScheduledBackup extends pulumi.dynamic.Resource {
       "pbm",
       "ScheduledBackup",
     );
-    declareForPitrRule("schedule", args.name ?? name, args.mongodbUri, args.enabled);
+    rule.report(this);
   }
 }

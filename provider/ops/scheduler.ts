@@ -5,7 +5,9 @@ import { hostname } from "node:os";
 import type { Db } from "mongodb";
 import { readInventory } from "../inventory";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
-import { listEntries, RUNS, SCHEDULES, type RegistryEntry } from "../registry";
+import { ruleText } from "../core/pitrRule";
+import { listEntries, partyOf, RUNS, SCHEDULES, type RegistryEntry } from "../registry";
+import { clusterBlockers, violationOn } from "../registry/rule";
 import { withPbmClient } from "../state/mongo";
 import { systemClock, type Clock } from "./clock";
 import { protectedBases, selectForDeletion } from "./retention";
@@ -100,9 +102,8 @@ export async function runDueJobs(o: RunnerOptions): Promise<JobReport[]> {
     const reports: JobReport[] = [];
     await reconcile(admin, o, await clock.now(), report);
     const entries = await listEntries(admin);
-    const pitrOn = entries.find((e) => e.kind === "pitrPolicy" && e.enabled);
     for (const e of entries) {
-      if ((e.kind !== "schedule" && e.kind !== "pitrBase") || !e.enabled || !e.cron || !e.backup) continue;
+      if ((e.kind !== "schedule" && e.kind !== "pitrBase") || !e.enabled || e.pending || !e.cron || !e.backup) continue;
       const now = await clock.now();
       const since = (e.run?.lastFireTime as Date | undefined) ?? e.createdAt;
       const fire = dueFireTime(e.cron, new Date(since), now);
@@ -117,14 +118,19 @@ export async function runDueJobs(o: RunnerOptions): Promise<JobReport[]> {
         reports.push(r);
         report(`${jobLabel(e)}: ${r.result}${r.backup ? ` ${r.backup}` : ""}${r.reason ? ` (${r.reason})` : ""}${r.deleted?.length ? `; retention deleted ${r.deleted.join(", ")}` : ""}`);
       };
-      // PMM's rule, checked before every run: no scheduled snapshots while PITR is enabled on the cluster.
-      if (e.kind === "schedule" && pitrOn) {
-        await done({ schedule: e.name, result: "skipped", reason: `PITR is enabled on this cluster by PitrPolicy "${pitrOn.name}"` }, { lastError: "skipped: PITR enabled" });
-        continue;
+      // PMM's rule, checked before every run against the guard, the registry and pbm's live config: no
+      // scheduled snapshots while PITR is enabled on the cluster. The skip is recorded with the rule's words.
+      if (e.kind === "schedule") {
+        const blockers = await clusterBlockers(admin, partyOf(e));
+        if (blockers.length) {
+          const why = ruleText(await violationOn(admin, o.mongodbUri, partyOf(e), blockers), `ScheduledBackup "${e.name}"`);
+          await done({ schedule: e.name, result: "skipped", reason: why }, { lastError: `skipped: ${why}` });
+          continue;
+        }
       }
       let name: string;
       try {
-        name = (await pbm.backup(o, { type: e.backup.type, compression: e.backup.compression, compressionLevel: e.backup.compressionLevel, namespaces: e.backup.namespaces, profile: e.backup.profile })).name;
+        name = (await pbm.backup({ ...o, ...(e.timeoutSec ? { timeoutSec: e.timeoutSec } : {}) }, { type: e.backup.type, compression: e.backup.compression, compressionLevel: e.backup.compressionLevel, namespaces: e.backup.namespaces, profile: e.backup.profile })).name;
       } catch (err) {
         const msg = (err as Error).message;
         const busy = /another operation in progress/.test(msg);

@@ -13,7 +13,7 @@ export const pbm = {
   /**
    * `pbm config --file`: the YAML (with secrets) travels on stdin; waits for the resync pbm starts. One
    * argument (`--file=-`): kingpin releases (≤ 2.8) take `-` after a space for a missing value. Releases
-   * before 2.4 only read a path, so they get a private temp file, removed as soon as pbm exits.
+   * before 2.4 only read a path, so they get a named pipe (see withSecretPipe): no file ever holds the secrets.
    */
   async applyConfig(yaml: string, o: PbmRunOptions & { waitSec?: number }) {
     const f = await pbmFeatures(o);
@@ -21,15 +21,15 @@ export const pbm = {
     const run = () =>
       f.configFromStdin
         ? runPbm(["config", "--file=-", ...wait], out.anyOut, { ...o, stdin: yaml })
-        : withPrivateFile(yaml, (file) => runPbm(["config", `--file=${file}`, ...wait], out.anyOut, o));
-    return whenIdle("pbm config --file", o.waitSec ?? 120, run);
+        : withSecretPipe(yaml, (file) => runPbm(["config", `--file=${file}`, ...wait], out.anyOut, o));
+    return whenIdle("pbm config --file", o.waitSec ?? 120, run, o.onProgress);
   },
 
   /** `pbm config --set k=v ...` in one call. Never pass secrets here (pbm echoes values). */
   async setConfig(values: Record<string, string | number | boolean>, o: PbmRunOptions) {
     await pbmFeatures(o);
     const args = ["config", ...Object.entries(values).flatMap(([k, v]) => ["--set", `${k}=${v}`])];
-    return whenIdle("pbm config --set", o.timeoutSec ?? 120, () => runPbm(args, out.setOut, o));
+    return whenIdle("pbm config --set", o.timeoutSec ?? 120, () => runPbm(args, out.setOut, o), o.onProgress);
   },
 
   async status(o: PbmRunOptions, sections: ("cluster" | "pitr" | "running" | "backups")[] = []) {
@@ -103,15 +103,20 @@ export const pbm = {
     return { name, status: found.status, error: found.error, backup: found.snapshot };
   },
 
-  /** `pbm profile add`: pbm reads the profile from a file, so its secrets go to a private temp file, removed at once. */
+  /**
+   * `pbm profile add`: pbm reads the profile only from a path (every release), so its secrets travel through a
+   * named pipe (withSecretPipe). Like `config`, it waits (within timeoutSec) while another pbm operation holds
+   * the lock, instead of failing with "another operation in progress".
+   */
   async addProfile(name: string, yaml: string, o: PbmRunOptions) {
     await pbmFeatures(o);
-    return withPrivateFile(yaml, (file) => runPbm(["profile", "add", name, file, "--wait"], out.msgOut, o));
+    const run = () => withSecretPipe(yaml, (file) => runPbm(["profile", "add", name, file, "--wait"], out.msgOut, o));
+    return whenIdle("pbm profile add", o.timeoutSec ?? 120, run, o.onProgress);
   },
 
   async removeProfile(name: string, o: PbmRunOptions) {
     await pbmFeatures(o);
-    return runPbm(["profile", "remove", name, "--wait"], out.msgOut, o);
+    return whenIdle("pbm profile remove", o.timeoutSec ?? 120, () => runPbm(["profile", "remove", name, "--wait"], out.msgOut, o), o.onProgress);
   },
 
   async forceResync(o: PbmRunOptions & { waitSec?: number }) {
@@ -120,18 +125,88 @@ export const pbm = {
   },
 };
 
-/** Runs `fn` with `text` in a file only this user can read, in a fresh private directory removed afterwards. */
-async function withPrivateFile<T>(text: string, fn: (file: string) => Promise<T>): Promise<T> {
-  const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+// Status sharing: what reads pbm's state once per cluster (inventory/shared.ts) listens here, and every call
+// below that changes pbm's state tells it, before and after, with the cluster's URI. Wrapped in one place so the
+// methods above stay one pbm invocation each.
+const writeListeners = new Set<(mongodbUri: string) => void>();
+const WRITES = ["applyConfig", "setConfig", "backup", "deleteBackup", "restore", "addProfile", "removeProfile", "forceResync"] as const;
+
+/** Calls `listener(mongodbUri)` around every pbm write through this adapter; returns the unsubscribe. */
+export function onPbmWrite(listener: (mongodbUri: string) => void): () => void {
+  writeListeners.add(listener);
+  return () => void writeListeners.delete(listener);
+}
+
+for (const name of WRITES) {
+  const call = pbm[name] as (...args: unknown[]) => Promise<unknown>;
+  (pbm as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+    const o = args.find((a): a is PbmRunOptions => !!a && typeof a === "object" && typeof (a as PbmRunOptions).mongodbUri === "string");
+    const tell = () => o && writeListeners.forEach((l) => l(o.mongodbUri));
+    tell();
+    try {
+      return await call.apply(pbm, args);
+    } finally {
+      tell();
+    }
+  };
+}
+
+/**
+ * Runs `fn` with a path from which pbm reads `text` once, without `text` ever being written to a file: a named
+ * pipe (mkfifo, mode 0600) in a fresh private directory (0700). pbm opens the path and reads; this process
+ * opens the write end only once pbm has opened the read end (polling a non-blocking open), writes and closes,
+ * so pbm reads to the end. The secrets live only in the kernel's pipe buffer between the two processes: a
+ * SIGKILL of either leaves at most an empty pipe and its directory, never the secrets. The directory is removed
+ * when pbm exits.
+ */
+async function withSecretPipe<T>(text: string, fn: (file: string) => Promise<T>): Promise<T> {
+  const fs = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const path = await import("node:path");
-  const dir = mkdtempSync(path.join(tmpdir(), "pulumi-pbm-"));
-  const file = path.join(dir, "config.yaml");
+  const { execFile } = await import("node:child_process");
+  const dir = fs.mkdtempSync(path.join(tmpdir(), "pulumi-pbm-"));
+  const fifo = path.join(dir, "config.yaml");
+  let done = false;
   try {
-    writeFileSync(file, text, { mode: 0o600 });
-    return await fn(file);
+    await new Promise<void>((resolve, reject) =>
+      execFile("mkfifo", ["-m", "600", fifo], (err) => (err ? reject(new PbmCommandError("INTERNAL", `cannot make a named pipe for pbm's input (mkfifo: ${err.message})`, undefined, "", false)) : resolve())),
+    );
+    const feed = (async () => {
+      const data = Buffer.from(text, "utf8");
+      let fd: number | undefined;
+      // ENXIO: no reader yet. pbm opens the path as it starts; stop trying once it has exited.
+      while (fd === undefined && !done) {
+        try {
+          fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ENXIO") throw err;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+      if (fd === undefined) return;
+      try {
+        let off = 0;
+        while (off < data.length && !done) {
+          try {
+            off += fs.writeSync(fd, data, off);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    })();
+    feed.catch(() => undefined);
+    try {
+      return await fn(fifo);
+    } finally {
+      done = true;
+      await feed.catch(() => undefined);
+    }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -2,7 +2,7 @@
 // always `--out=json`, a timeout on every call, and typed errors that never carry secrets.
 import type { z } from "zod";
 import debugFactory from "debug";
-import { PbmCommandError, redact, type ErrorKey } from "../errors";
+import { PbmCommandError, PbmInputError, redact, type ErrorKey } from "../errors";
 
 const debug = debugFactory("pulumi-pbm:pbm");
 
@@ -11,8 +11,22 @@ export interface PbmRunOptions {
   mongodbUri: string;
   /** The pbm executable; default `pbm` from PATH. */
   pbmPath?: string;
-  /** Default 120 s. */
+  /** How long one pbm call may take, in seconds (resources' `timeoutSec`, `pulumi-pbm --timeout`). Default 120. */
   timeoutSec?: number;
+  /** Progress lines (e.g. waiting for pbm's lock); default the console. */
+  onProgress?: (line: string) => void;
+}
+
+export const DEFAULT_TIMEOUT_SEC = 120;
+/** Node's timers hold at most 2^31-1 ms; a longer timeout would fire at once (1 ms), so none may exceed this. */
+const MAX_TIMEOUT_SEC = Math.floor((2 ** 31 - 1) / 1000);
+
+/** The call's timeout in seconds, refused (PBMP-1001) when it is not a positive number Node's timers can hold. */
+export function timeoutOf(o: Pick<PbmRunOptions, "timeoutSec">): number {
+  const t = o.timeoutSec ?? DEFAULT_TIMEOUT_SEC;
+  if (typeof t !== "number" || !Number.isFinite(t) || t <= 0 || t > MAX_TIMEOUT_SEC)
+    throw new PbmInputError("INPUT", `property "timeoutSec": must be a number of seconds from 1 to ${MAX_TIMEOUT_SEC}, got ${String(t)}`);
+  return t;
 }
 
 export interface RawResult {
@@ -23,14 +37,18 @@ export interface RawResult {
 
 /** Runs pbm and returns its raw streams; throws PbmCommandError on failure. */
 export async function runPbmRaw(args: readonly string[], o: PbmRunOptions & { stdin?: string }): Promise<RawResult> {
+  const timeoutSec = timeoutOf(o);
+  if (o.pbmPath !== undefined && (typeof o.pbmPath !== "string" || !o.pbmPath.trim()))
+    throw new PbmInputError("INPUT", `property "pbmPath": must be the path of the pbm executable, got ${JSON.stringify(o.pbmPath)}`, { solution: "Set it to pbm's path, or leave it unset to use pbm from PATH." });
   const { execa } = await import("execa");
   const argv = [...args, "--out=json"];
   const shown = `pbm ${args.join(" ")}`;
+  const exe = o.pbmPath ?? "pbm";
   debug("run %s", shown);
-  const r = await execa(o.pbmPath ?? "pbm", argv, {
+  const r = await execa(exe, argv, {
     env: { PBM_MONGODB_URI: o.mongodbUri },
     input: o.stdin ?? "",
-    timeout: (o.timeoutSec ?? 120) * 1000,
+    timeout: timeoutSec * 1000,
     reject: false,
     stripFinalNewline: false,
   });
@@ -38,9 +56,15 @@ export async function runPbmRaw(args: readonly string[], o: PbmRunOptions & { st
   const stderr = String(r.stderr ?? "");
   const secrets = [o.mongodbUri];
   if (r.timedOut)
-    throw new PbmCommandError("PBM_TIMEOUT", `${shown} did not finish within ${o.timeoutSec ?? 120}s`, undefined, "", true);
-  if ((r as { code?: string }).code === "ENOENT" || /ENOENT/.test(String((r as { originalMessage?: string }).originalMessage ?? "")))
-    throw new PbmCommandError("PBM_MISSING", `${o.pbmPath ?? "pbm"} was not found`, undefined, "", false);
+    throw new PbmCommandError("PBM_TIMEOUT", `${shown} did not finish within ${timeoutSec}s`, undefined, "", true);
+  const spawnCode = (r as { code?: string }).code;
+  if (spawnCode === "ENOENT" || (r.exitCode === undefined && /ENOENT/.test(String((r as { originalMessage?: string }).originalMessage ?? ""))))
+    throw new PbmCommandError("PBM_MISSING", `${exe} was not found`, undefined, "", false);
+  if (r.exitCode === undefined) {
+    // pbm never ran: not executable (EACCES), or the OS refused to start it.
+    const why = spawnCode === "EACCES" ? "is not an executable file (EACCES)" : `could not be started (${spawnCode ?? (r.signal ? `killed by ${r.signal}` : "no exit code")})`;
+    throw new PbmCommandError("PBM_MISSING", `${exe} ${why}`, undefined, "", false, { solution: "Point pbmPath at the pbm executable (chmod +x), or leave it unset to use pbm from PATH." });
+  }
   if (r.exitCode !== 0) {
     const message = redact(pbmErrorMessage(stdout, stderr) ?? `exit code ${r.exitCode}`, secrets);
     debug("failed %s: %s", shown, message);
@@ -51,18 +75,42 @@ export async function runPbmRaw(args: readonly string[], o: PbmRunOptions & { st
 }
 
 /**
- * What a pbm failure means for the user: the error code and what to do. Only failures that involve the
- * agents get the "check that pbm-agent runs" advice; the rest say what pbm itself refused.
+ * What a pbm failure means for the user: the error code and what to do, chosen by the cause in pbm's message.
+ * Only failures that involve the agents get the "check that pbm-agent runs" advice; storage, DNS, credentials
+ * and flags pbm does not know each get their own; the rest say what pbm itself refused.
  */
 export function classifyFailure(message: string): { key: ErrorKey; solution?: string } {
   if (/another operation in progress/.test(message)) return { key: "PBM_FAILED", solution: "Wait for that operation to finish (`pbm status`), then rerun." };
+  // A release without `--out` (1.5 and older) or without a flag we pass for its version.
+  if (/unknown (long )?flag:? '?--out/.test(message)) return { key: "PBM_TOO_OLD" };
+  if (/unknown (long |short )?flag|unknown command|expected argument for flag|unexpected argument/.test(message))
+    return { key: "PBM_OUTPUT", solution: "This pbm release does not take the flags pulumi-pbm passed; check `pbm version` (pulumi-pbm supports pbm 1.6 to 2.15)." };
   if (/unable to add custom RootCAs/.test(message))
     return {
       key: "PBM_FAILED",
       solution: "pbm cannot use the AWS_CA_BUNDLE environment variable; unset it for the process that runs pulumi (pbm then uses the system's CA certificates).",
     };
-  if (/no (config|store) set|get config: (.*no documents in result|missed config)|mongo: no documents in result/.test(message)) return { key: "NOT_CONFIGURED" };
-  if (/connect to mongodb|server selection|connection\(|Authentication failed|auth error|no reachable servers|i\/o timeout|connection refused/i.test(message)) return { key: "MONGO_UNREACHABLE" };
+  if (/no (config|store) set|get config: (.*no documents in result|missed config)|mongo: no documents in result|PBM is not configured/.test(message)) return { key: "NOT_CONFIGURED" };
+  // pbm could not read the config it was given (a key this release does not know, a bad value).
+  if (/unmarshal|parse config|yaml: |not found in type/.test(message))
+    return { key: "PBM_FAILED", solution: "This pbm release does not accept a setting pulumi-pbm sent (named above): check `pbm version` and leave that setting unset, or upgrade pbm." };
+  const mongo = /connect to mongodb|server selection|connection\(|Authentication failed|auth error|no reachable servers|mongo:/i.test(message);
+  const storage = !mongo && /storage|\bs3\b|S3 object|bucket|StatusCode: \d{3}|api error|endpoint/i.test(message);
+  const dns = /no such host|getaddrinfo|ENOTFOUND|lookup [^\s:]+(: | on )/i.test(message);
+  if (storage) {
+    if (/StatusCode: 403|AccessDenied|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken/i.test(message))
+      return {
+        key: "S3_PROBE",
+        solution: "The storage refused the credentials pbm's agents use (HTTP 403): fix the BackupLocation's credentials, or give them s3:ListBucket, s3:PutObject, s3:GetObject and s3:DeleteObject on the bucket, then rerun.",
+      };
+    if (/NoSuchBucket|StatusCode: 404/i.test(message)) return { key: "S3_PROBE", solution: "The bucket does not exist at that endpoint and region: create it or fix bucket, region and endpointUrl, then rerun." };
+    if (dns) return { key: "S3_PROBE", solution: "pbm's agents cannot resolve the storage endpoint's host name: check endpointUrl (or region) and DNS on every member, then rerun." };
+    if (/i\/o timeout|connection refused|connection reset|TLS|x509|certificate/i.test(message))
+      return { key: "S3_PROBE", solution: "pbm's agents cannot reach the storage endpoint: check endpointUrl, the network path and TLS from every member, then rerun." };
+    return { key: "S3_PROBE" };
+  }
+  if (dns) return { key: "MONGO_UNREACHABLE", solution: "A host name in mongodbUri does not resolve: check the hosts in the connection string and DNS on this machine." };
+  if (mongo || /i\/o timeout|connection refused/i.test(message)) return { key: "MONGO_UNREACHABLE" };
   if (/agent|no progress from leader|heartbeat|stale|pre-check/i.test(message)) return { key: "PBM_FAILED" };
   return { key: "PBM_FAILED", solution: "pbm refused the request as given; see its message above." };
 }
@@ -117,18 +165,23 @@ export function isBusy(err: unknown): boolean {
   return err instanceof PbmCommandError && /another operation in progress/.test(err.message);
 }
 
-/** Retries a pbm call while another pbm operation holds the lock, up to `waitSec`. */
-export async function whenIdle<T>(what: string, waitSec: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + waitSec * 1000;
-  let told = false;
+/**
+ * Retries a pbm call while another pbm operation holds the lock, up to `waitSec`, saying once that it waits and
+ * every 30 s how long it has waited (`onProgress`, default the console).
+ */
+export async function whenIdle<T>(what: string, waitSec: number, fn: () => Promise<T>, onProgress: (line: string) => void = (l) => console.log(l)): Promise<T> {
+  const started = Date.now();
+  const deadline = started + waitSec * 1000;
+  let toldAt = 0;
   for (;;) {
     try {
       return await fn();
     } catch (err) {
       if (!isBusy(err) || Date.now() > deadline) throw err;
-      if (!told) console.log(`pulumi-pbm: ${what}: waiting up to ${waitSec}s for pbm's running operation to finish`);
-      told = true;
-      await new Promise((r) => setTimeout(r, 2000));
+      if (!toldAt) onProgress(`pulumi-pbm: ${what}: waiting up to ${waitSec}s for pbm's running operation to finish`);
+      else if (Date.now() - toldAt >= 30_000) onProgress(`pulumi-pbm: ${what}: still waiting for pbm's running operation (${Math.round((Date.now() - started) / 1000)}s of ${waitSec}s)`);
+      if (!toldAt || Date.now() - toldAt >= 30_000) toldAt = Date.now();
+      await new Promise((r) => setTimeout(r, Math.min(2000, Math.max(0, deadline - Date.now()) + 50)));
     }
   }
 }

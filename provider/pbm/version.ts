@@ -1,4 +1,5 @@
-// Detects the pbm release once per URI and process, and the flags that depend on it (reference §7).
+// Detects the pbm release once per binary (remembered on disk across processes), and the flags that depend on it
+// (reference §7).
 import { z } from "zod";
 import { PbmCommandError } from "../errors";
 import { runPbm, type PbmRunOptions } from "./run";
@@ -23,8 +24,6 @@ export interface PbmFeatures {
   describeCommands: boolean;
 }
 
-const cache = new Map<string, Promise<PbmFeatures>>();
-
 function cmp(v: string, spec: string): number {
   const a = v.split(".").map(Number);
   const b = spec.split(".").map(Number);
@@ -37,16 +36,28 @@ export function featuresOf(version: string): PbmFeatures {
   return { version, restoreYes: ge("2.14.0"), deleteNeedsConfirmation: ge("2.4.0"), waitTime: ge("2.6.0"), configWait: ge("2.4.0"), profiles: ge("2.6.0"), backupWait: ge("1.8.0"), configFromStdin: ge("2.4.0"), describeCommands: ge("2.0.0") };
 }
 
-/** `pbm version --short`, once per URI and process; rejects pbm older than 1.6.0. */
+const cache = new Map<string, Promise<PbmFeatures>>();
+
+/**
+ * The pbm release, once per binary: `pbm version --short` the first time a binary is seen, then from memory
+ * and from a small file keyed by the binary's real path, size and mtime (`$XDG_CACHE_HOME/pulumi-pbm/pbm-versions.json`,
+ * default `~/.cache/pulumi-pbm`, `PULUMI_PBM_CACHE` overrides the directory), so a pulumi operation pays no
+ * version call for a pbm it has met before. Replacing the binary changes its size or mtime, so it is asked
+ * again. Rejects pbm older than 1.6.0.
+ */
 export function pbmFeatures(o: PbmRunOptions): Promise<PbmFeatures> {
-  const key = `${o.pbmPath ?? "pbm"}\u0000${o.mongodbUri}`;
+  const id = binaryIdentity(o.pbmPath ?? "pbm");
+  // A binary that cannot be located is asked each time (with the URI in the key, as before): its failure
+  // (PBMP-2004) must come from the call itself.
+  const key = id ? id.key : `${o.pbmPath ?? "pbm"}\u0000${o.mongodbUri}`;
   let p = cache.get(key);
   if (!p) {
     p = (async () => {
-      const out = await runPbm(["version", "--short"], z.object({ Version: z.string() }), o);
-      const version = out.Version.replace(/^v/, "");
+      const known = id && readDiskCache()[id.key];
+      const version = known ?? (await askVersion(o));
       if (!/^\d+\.\d+\.\d+/.test(version) || cmp(version, "1.6.0") < 0)
         throw new PbmCommandError("PBM_TOO_OLD", `pbm ${version} is older than 1.6.0, the first release with JSON output`, 0, "", false);
+      if (id && !known) writeDiskCache(id.key, version);
       return featuresOf(version);
     })();
     p.catch(() => cache.delete(key));
@@ -55,7 +66,74 @@ export function pbmFeatures(o: PbmRunOptions): Promise<PbmFeatures> {
   return p;
 }
 
-/** For tests: forget detected versions. */
-export function resetVersionCache(): void {
+async function askVersion(o: PbmRunOptions): Promise<string> {
+  const out = await runPbm(["version", "--short"], z.object({ Version: z.string() }), o);
+  return out.Version.replace(/^v/, "");
+}
+
+/** The binary pbm would run (`pbmPath`, or the first `pbm` on PATH), as `realpath|size|mtimeMs`; undefined if not found. */
+export function binaryIdentity(pbmPath: string): { key: string; file: string } | undefined {
+  const fs = require("node:fs") as typeof import("node:fs");
+  const path = require("node:path") as typeof import("node:path");
+  const candidates = pbmPath.includes(path.sep) ? [path.resolve(pbmPath)] : (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => path.join(d, pbmPath));
+  for (const c of candidates) {
+    try {
+      const real = fs.realpathSync(c);
+      const st = fs.statSync(real);
+      if (!st.isFile() || (st.mode & 0o111) === 0) continue;
+      return { key: `${real}|${st.size}|${Math.trunc(st.mtimeMs)}`, file: real };
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/** The directory of the on-disk version cache. */
+export function versionCacheFile(): string {
+  const path = require("node:path") as typeof import("node:path");
+  const os = require("node:os") as typeof import("node:os");
+  const dir = process.env.PULUMI_PBM_CACHE ?? path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "pulumi-pbm");
+  return path.join(dir, "pbm-versions.json");
+}
+
+function readDiskCache(): Record<string, string> {
+  const fs = require("node:fs") as typeof import("node:fs");
+  try {
+    const v = JSON.parse(fs.readFileSync(versionCacheFile(), "utf8"));
+    return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Adds one entry; written to a temp file and renamed, so readers never see half a file. Best effort. */
+function writeDiskCache(key: string, version: string): void {
+  const fs = require("node:fs") as typeof import("node:fs");
+  const path = require("node:path") as typeof import("node:path");
+  const file = versionCacheFile();
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Entries for binaries that no longer exist (or changed) are dropped; the file stays small.
+    const kept = Object.entries(readDiskCache()).filter(([k]) => {
+      const [real, size, mtime] = k.split("|");
+      try {
+        const st = fs.statSync(real);
+        return String(st.size) === size && String(Math.trunc(st.mtimeMs)) === mtime;
+      } catch {
+        return false;
+      }
+    });
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(Object.fromEntries([...kept, [key, version]])), { mode: 0o644 });
+    fs.renameSync(tmp, file);
+  } catch {
+    /* a read-only home is fine: the version is asked again next time */
+  }
+}
+
+/** For tests: forget detected versions (in memory; `disk: true` also removes the file). */
+export function resetVersionCache(o: { disk?: boolean } = {}): void {
   cache.clear();
+  if (o.disk) (require("node:fs") as typeof import("node:fs")).rmSync(versionCacheFile(), { force: true });
 }

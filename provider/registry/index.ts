@@ -2,6 +2,7 @@
 // shared by every stack and by the runner. Resources write only declaration fields; the runner owns `run`.
 import type { Db } from "mongodb";
 import { z } from "zod";
+import type { RuleParty } from "../core/pitrRule";
 
 export const SCHEDULES = "pulumiPbmSchedules";
 export const RUNS = "pulumiPbmRuns";
@@ -25,7 +26,13 @@ export function entrySchema() {
       })
       .optional(),
     retention: z.object({ count: z.number().optional(), maxAgeDays: z.number().optional() }).optional(),
+    /** Seconds one pbm call of this job may take (the resource's timeoutSec). */
+    timeoutSec: z.number().optional(),
     declaredBy: z.object({ project: z.string().optional(), stack: z.string().optional(), urn: z.string().optional() }),
+    /** Set while a create or update is claiming the rule's guard; the runner does not run pending entries. */
+    pending: z.boolean().optional(),
+    /** The token of this declaration's claim in the guard (./guard.ts); a new one per claim. */
+    guardToken: z.string().optional(),
     createdAt: z.date(),
     updatedAt: z.date(),
     run: z.record(z.string(), z.unknown()).optional(),
@@ -41,7 +48,7 @@ export async function upsertEntry(admin: Db, d: Declaration): Promise<void> {
   const now = new Date();
   const { kind, name, ...fields } = d;
   const unset: Record<string, ""> = {};
-  for (const k of ["cron", "backup", "retention"] as const) if (fields[k] === undefined) unset[k] = "";
+  for (const k of ["cron", "backup", "retention", "timeoutSec", "pending", "guardToken"] as const) if (fields[k] === undefined) unset[k] = "";
   await admin.collection<{ _id: string }>(SCHEDULES).updateOne(
     { _id: entryId(kind, name) },
     {
@@ -70,24 +77,13 @@ export async function deleteEntry(admin: Db, kind: EntryKind, name: string): Pro
   await admin.collection<{ _id: string }>(SCHEDULES).deleteOne({ _id: entryId(kind, name) });
 }
 
-const who = (e: RegistryEntry) => {
-  const by = [e.declaredBy.project, e.declaredBy.stack].filter(Boolean).join("/");
-  return `"${e.name}"${by ? ` (stack ${by})` : ""}`;
-};
-
-/**
- * PMM's rule: PITR may not be enabled on a cluster while other scheduled backups are enabled there.
- * Returns the entries that conflict with enabling `wanted` (disabled entries and PITR base cadences never count).
- */
-export function findPitrConflicts(entries: RegistryEntry[], wanted: { kind: "schedule" | "pitrPolicy"; name: string }): RegistryEntry[] {
-  const other = wanted.kind === "schedule" ? "pitrPolicy" : "schedule";
-  return entries.filter((e) => e.enabled && e.kind === other && !(e.kind === wanted.kind && e.name === wanted.name));
+/** Puts back an entry as it was before a failed change (deletes it if there was none). */
+export async function restoreEntry(admin: Db, kind: EntryKind, name: string, before: RegistryEntry | null): Promise<void> {
+  if (!before) return deleteEntry(admin, kind, name);
+  await admin.collection<{ _id: string }>(SCHEDULES).replaceOne({ _id: before._id }, before, { upsert: true });
 }
 
-/** The rule's message: PMM's wording, the conflicting names, and the fix. */
-export function pitrConflictMessage(cluster: string, wanted: { kind: "schedule" | "pitrPolicy"; name: string }, conflicts: RegistryEntry[]): string {
-  const names = conflicts.map(who).join(", ");
-  if (wanted.kind === "pitrPolicy")
-    return `A PITR backup for the cluster '${cluster}' can be enabled only if there are no other scheduled backups for this cluster. Enabled scheduled backups there: ${names}. Set enabled: false on those ScheduledBackups (or delete them) before enabling PITR; a base-snapshot cadence on the PitrPolicy itself is allowed, and other clusters are not affected`;
-  return `A snapshot backup for cluster '${cluster}' can be performed only if there is no enabled PITR backup for this cluster. PITR is enabled there by PitrPolicy ${names}. Set enabled: false on this ScheduledBackup, or disable PITR first; to keep base snapshots with PITR, use the PitrPolicy's baseSnapshotSchedule`;
+/** Who declared an entry, in the rule's terms. */
+export function partyOf(e: RegistryEntry): RuleParty {
+  return { kind: e.kind === "schedule" ? "schedule" : "pitrPolicy", name: e.name, ...e.declaredBy };
 }

@@ -1,6 +1,9 @@
 // BackupInventory: a read-only resource used get-style, so its read runs on every preview, up and refresh.
-import { readInventoryOrEmpty, type Inventory } from "../inventory";
-import { backupInventoryInputs } from "../schemas";
+// It reads the inventory shared by every resource on the cluster in this process (one `pbm status` per cluster
+// per operation) and stores only its bounded summary: state does not grow with the backup history
+// (docs/SCALE.md). The full inventory: `pulumi-pbm inventory --json`, `getBackupInventory()`.
+import { inventoryOutputs, sharedInventoryOrEmpty } from "../inventory";
+import { backupInventoryInputs, firstProblem } from "../schemas";
 import { PbmInputError } from "../errors";
 
 export interface BackupInventoryProps {
@@ -14,11 +17,15 @@ export const backupInventory = {
   },
 
   async read(id: string, props: BackupInventoryProps & Record<string, unknown>) {
-    const p = backupInventoryInputs().safeParse(props);
-    if (!p.success) throw new PbmInputError("INPUT", `BackupInventory "${id}": property "${p.error.issues[0].path.join(".")}" ${p.error.issues[0].message}`);
+    // The serialised provider (`__provider`) rides along with the inputs; it is no property of ours.
+    const { __provider: _provider, ...given } = props;
+    const p = backupInventoryInputs().safeParse(given);
+    const resource = typeof given.name === "string" ? given.name : id;
+    if (!p.success) throw new PbmInputError("INPUT", `BackupInventory "${resource}": ${firstProblem(backupInventoryInputs(), given)}`);
     // The first preview of a program runs before its BackupLocation configures pbm: `configured: false` then.
-    const inv: Inventory = await readInventoryOrEmpty({ mongodbUri: p.data.mongodbUri, pbmPath: p.data.pbmPath });
-    const outs = { mongodbUri: p.data.mongodbUri, ...(p.data.pbmPath ? { pbmPath: p.data.pbmPath } : {}), ...inv };
+    const data = p.data as { mongodbUri: string; pbmPath?: string; timeoutSec?: number };
+    const inv = await sharedInventoryOrEmpty({ mongodbUri: data.mongodbUri, pbmPath: data.pbmPath, ...(data.timeoutSec ? { timeoutSec: data.timeoutSec } : {}) });
+    const outs = { mongodbUri: data.mongodbUri, ...(data.pbmPath ? { pbmPath: data.pbmPath } : {}), ...(data.timeoutSec ? { timeoutSec: data.timeoutSec } : {}), ...inventoryOutputs(inv) };
     return { id, props: outs };
   },
 };

@@ -21,11 +21,18 @@ export interface BackupLocationOutputs extends BackupLocationInputs {
   adoptedChanges: string[];
 }
 
-/** pbm's `storage` section for these inputs (secrets included: it only ever travels on stdin). */
-export function storageSection(i: BackupLocationInputs): Record<string, unknown> {
+/** pbm releases before 2.2.0 have no `storage.s3.forcePathStyle` (they refuse the key) and always use path style. */
+export function knowsForcePathStyle(pbmVersion: string | undefined): boolean {
+  if (!pbmVersion) return true;
+  const [major, minor] = pbmVersion.split(".").map(Number);
+  return major > 2 || (major === 2 && minor >= 2);
+}
+
+/** pbm's `storage` section for these inputs (secrets included: it only ever travels on stdin or a pipe). */
+export function storageSection(i: BackupLocationInputs, pbmVersion?: string): Record<string, unknown> {
   const s3: Record<string, unknown> = { region: i.region, bucket: i.bucket };
   if (i.endpointUrl) s3.endpointUrl = i.endpointUrl;
-  s3.forcePathStyle = i.forcePathStyle;
+  if (knowsForcePathStyle(pbmVersion)) s3.forcePathStyle = i.forcePathStyle;
   if (i.prefix) s3.prefix = i.prefix;
   if (i.credentials)
     s3.credentials = {
@@ -104,16 +111,19 @@ function describeChanges(old: Record<string, any> | undefined, next: Record<stri
 async function apply(i: BackupLocationInputs): Promise<BackupLocationOutputs> {
   // The provider never sees the Pulumi resource name; the storage path names the location in messages.
   const name = storagePathOf(i);
-  const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.resyncTimeoutSec + 60 };
+  // pbm config waits for the resync (resyncTimeoutSec); every other call gets timeoutSec.
+  const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec };
   const { cluster, current } = await withPbmClient(i.mongodbUri, async (admin) => ({ cluster: await clusterName(admin), current: await readPbmConfig(admin) }));
   await probeBucket(
     { bucket: i.bucket, prefix: i.prefix, region: i.region, endpointUrl: i.endpointUrl, forcePathStyle: i.forcePathStyle, accessKeyId: i.credentials?.accessKeyId, secretAccessKey: i.credentials?.secretAccessKey, sessionToken: i.credentials?.sessionToken },
     `BackupLocation ${name} for cluster "${cluster}"`,
   );
-  const storage = storageSection(i);
+  const f = await pbm.version(o);
+  if (!i.forcePathStyle && !knowsForcePathStyle(f.version))
+    throw new PbmInputError("INPUT", `BackupLocation ${name} on cluster "${cluster}": property "forcePathStyle": false needs pbm 2.2 or newer, found ${f.version} (which always uses path-style requests)`, { solution: "Upgrade pbm, or leave forcePathStyle unset." });
+  const storage = storageSection(i, f.version);
   let adoptedChanges: string[] = [];
   if (i.profile) {
-    const f = await pbm.version(o);
     if (!f.profiles) throw new PbmInputError("INPUT", `BackupLocation ${name} on cluster "${cluster}": profile "${i.profile}" needs pbm 2.6 or newer, found ${f.version}`, { solution: "Upgrade pbm, or leave profile unset to use the main storage." });
     if (!current) throw new PbmStateError("NOT_CONFIGURED", `BackupLocation ${name}: cluster "${cluster}" has no main pbm storage yet, which a profile needs`);
     await pbm.addProfile(i.profile, stringify({ storage }), o);
@@ -122,7 +132,7 @@ async function apply(i: BackupLocationInputs): Promise<BackupLocationOutputs> {
     // Keep everything this resource does not own: pitr, backup and restore settings.
     const doc: Record<string, unknown> = { storage };
     for (const k of ["pitr", "backup", "restore"]) if (current?.[k] && Object.keys(current[k]).length) doc[k] = current[k];
-    await pbm.applyConfig(stringify(doc), { ...o, waitSec: i.resyncTimeoutSec });
+    await pbm.applyConfig(stringify(doc), { ...o, timeoutSec: Math.max(i.timeoutSec ?? 120, i.resyncTimeoutSec + 60), waitSec: i.resyncTimeoutSec });
     if (adoptedChanges.length) console.log(`pulumi-pbm: BackupLocation ${name} adopted cluster "${cluster}"'s existing pbm storage and changed: ${adoptedChanges.join("; ")}`);
   }
   return { ...i, cluster, storagePath: storagePathOf(i), adoptedChanges };
@@ -134,7 +144,7 @@ export const backupLocation = {
   },
 
   async diff(_id: string, olds: BackupLocationOutputs, news: BackupLocationInputs) {
-    const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, [...DESIRED, "resyncTimeoutSec", "pbmPath"]);
+    const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, [...DESIRED, "resyncTimeoutSec", "timeoutSec", "pbmPath"]);
     const replaces = [
       ...(uriTarget(olds.mongodbUri) !== uriTarget(news.mongodbUri) ? ["mongodbUri"] : []),
       ...(changed.includes("profile") ? ["profile"] : []),
@@ -149,14 +159,14 @@ export const backupLocation = {
   },
 
   async read(id: string, props: BackupLocationOutputs) {
-    const o = { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath };
+    const o = { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec };
     const live = await withPbmClient(o.mongodbUri, async (admin) =>
       props.profile ? (await admin.collection("pbmConfig").findOne({ name: props.profile, profile: true }))?.storage : (await readPbmConfig(admin))?.storage,
     );
     if (!live) return { id: "" };
     const inputs = inputsFromStorage(live, props);
     const outs = { ...props, ...inputs, storagePath: storagePathOf(inputs) };
-    return { id, props: outs, inputs: pick(outs as unknown as Record<string, unknown>, ["mongodbUri", ...DESIRED, "resyncTimeoutSec", "pbmPath"]) };
+    return { id, props: outs, inputs: pick(outs as unknown as Record<string, unknown>, ["mongodbUri", ...DESIRED, "resyncTimeoutSec", "timeoutSec", "pbmPath"]) };
   },
 
   async update(_id: string, olds: BackupLocationOutputs, news: BackupLocationInputs) {
@@ -166,7 +176,7 @@ export const backupLocation = {
   },
 
   async delete(_id: string, props: BackupLocationOutputs) {
-    const o = { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath };
+    const o = { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec };
     const { cluster, entries, pitrOn } = await withPbmClient(o.mongodbUri, async (admin) => ({
       cluster: await clusterName(admin),
       entries: await listEntries(admin),

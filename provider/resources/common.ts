@@ -1,6 +1,7 @@
 // Shared pieces of the resource handlers: preview unknowns, check results, diffs over desired fields.
-import { PbmProviderError } from "../errors";
+import { ERROR_CODES, PbmProviderError } from "../errors";
 import type { z } from "zod";
+import { describeIssuePath, issueMessage } from "../schemas";
 
 /** `pulumi.runtime.unknownValue`: what check/diff see for values unknown during preview. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -26,7 +27,13 @@ export function withoutUnknowns<T>(v: T): T {
 }
 
 export interface CheckFailure {
-  property: string;
+  /**
+   * Always "": the engine prints a failure on a named property as `property X value {<value>} has a problem`,
+   * showing the value even when it is a secret (pulumi/pulumi#19465: a bad mongodbUri printed whole, password
+   * included). The property is named in `reason` instead, which the engine prints alone.
+   */
+  property: "";
+  /** `property "oplogSpanMin": must be …` */
   reason: string;
 }
 
@@ -50,7 +57,9 @@ export function checkWith<T>(
     const failures = parsed.error.issues
       // A value missing only because it is unknown in preview is not a failure.
       .filter((i) => !(i.code === "invalid_type" && containsUnknown(getPath(rest, i.path))))
-      .map((i) => ({ property: i.path.join(".") || "(inputs)", reason: i.message }));
+      // A rule across fields whose other field is unknown in preview waits for the value (check runs again in up).
+      .filter((i) => !(DEPENDS_ON[String(i.path[i.path.length - 1])] ?? []).some((k) => containsUnknown(getPath(rest, [...i.path.slice(0, -1), k]))))
+      .map((i) => checkFailure(`[${ERROR_CODES.INPUT.code}] ${describeIssuePath(i)}: ${issueMessage(i)}`));
     if (failures.length) return { failures };
     return { inputs: news };
   }
@@ -58,6 +67,14 @@ export function checkWith<T>(
   const out: Record<string, unknown> = { ...(parsed.data as Record<string, unknown>) };
   for (const k of unknownTop) out[k] = UNKNOWN;
   return { inputs: { ...out, ...(__provider ? { __provider } : {}) } };
+}
+
+/** Properties whose rules read a sibling (schemas.ts): judged only when the sibling is known. */
+const DEPENDS_ON: Record<string, string[]> = { compressionLevel: ["compression"], namespaces: ["type"], maxRetryDelayMs: ["minRetryDelayMs"] };
+
+/** A check failure the engine prints as given, without any input's value (see CheckFailure). */
+export function checkFailure(reason: string): CheckFailure {
+  return { property: "", reason };
 }
 
 function getPath(o: unknown, path: PropertyKey[]): unknown {

@@ -1,19 +1,23 @@
 // PitrPolicy: pbm's point-in-time recovery (`pitr.*`, one `pbm config --set` call), PMM's rule, the base
 // snapshot PITR needs, and an optional base-snapshot cadence for the runner.
-import { PbmInputError, PbmStateError } from "../errors";
-import { readInventory, type Inventory, type TimeSpan } from "../inventory";
+import type { Db } from "mongodb";
+import { partyLabel, sameParty, type RuleBlocker, type RuleParty } from "../core/pitrRule";
+import { PbmStateError } from "../errors";
+import { inventoryOutputs, sharedInventory, type Inventory, type TimeSpan } from "../inventory";
 import { pbm } from "../pbm/commands";
-import { deleteEntry, findPitrConflicts, listEntries, pitrConflictMessage, upsertEntry } from "../registry";
+import { deleteEntry, getEntry, restoreEntry, upsertEntry, type RegistryEntry } from "../registry";
+import { claimPitr, newClaimToken, pitrHolder, releasePitr } from "../registry/guard";
 import { pitrPolicyInputs, type PitrPolicyInputs } from "../schemas";
 import { clusterName, hasPitrBase, readPbmConfig, withPbmClient } from "../state/mongo";
 import { changedKeys, checkWith, isUnknown, pick, uriTarget } from "./common";
+import { claimUnderRule, lastingBlockers, programBlockers, ruleError, ruleFailure, violationOn } from "../registry/rule";
 
 /** Stand-ins for values unknown during preview, so cross-field rules still run. */
 const PREVIEW_PLACEHOLDERS = { mongodbUri: "mongodb://unknown/", name: "pitr" };
 
-const DESIRED = ["enabled", "oplogSpanMin", "compression", "compressionLevel", "oplogOnly", "takeBaseSnapshot", "baseSnapshotSchedule", "name", "pbmPath"] as const;
+const DESIRED = ["enabled", "oplogSpanMin", "compression", "compressionLevel", "oplogOnly", "takeBaseSnapshot", "baseSnapshotSchedule", "name", "pbmPath", "timeoutSec"] as const;
 
-export interface PitrPolicyOutputs extends PitrPolicyInputs {
+export interface PitrPolicyOutputs extends Omit<PitrPolicyInputs, "programConflicts" | "programReleases"> {
   cluster: string;
   /** Whether pbm is slicing the oplog now. */
   slicing: boolean;
@@ -26,66 +30,138 @@ export interface PitrPolicyOutputs extends PitrPolicyInputs {
   baseSnapshot?: string;
 }
 
-async function ruleConflicts(i: Pick<PitrPolicyInputs, "mongodbUri" | "name">) {
-  return withPbmClient(i.mongodbUri, async (admin) => {
-    const cluster = await clusterName(admin);
-    const conflicts = findPitrConflicts(await listEntries(admin), { kind: "pitrPolicy", name: i.name });
-    return { cluster, conflicts };
-  });
-}
+const partyOf = (i: Pick<PitrPolicyInputs, "name" | "declaredBy">): RuleParty => ({ kind: "pitrPolicy", name: i.name, ...i.declaredBy });
+const label = (i: Pick<PitrPolicyInputs, "name">) => `PitrPolicy "${i.name}"`;
+const notice = (line: string) => console.log(`pulumi-pbm: ${line}`);
+const sameDeclarer = (e: RegistryEntry | null, i: Pick<PitrPolicyInputs, "declaredBy">) => !!e && (e.declaredBy.project ?? "") === (i.declaredBy?.project ?? "") && (e.declaredBy.stack ?? "") === (i.declaredBy?.stack ?? "");
 
+/** The inventory's status for this resource's outputs, bounded like the inventory's own (no text grows with history). */
 function statusOutputs(inv: Inventory): Pick<PitrPolicyOutputs, "slicing" | "pitrError" | "lastChunkTime" | "latestRestorableWindow"> {
+  const o = inventoryOutputs(inv);
   return {
-    slicing: inv.pitr.running,
-    ...(inv.pitr.error ? { pitrError: inv.pitr.error } : {}),
-    ...(inv.pitr.lastChunkTime ? { lastChunkTime: inv.pitr.lastChunkTime } : {}),
-    latestRestorableWindow: inv.latestRestorableWindow,
+    slicing: o.pitr.running,
+    ...(o.pitr.error ? { pitrError: o.pitr.error } : {}),
+    ...(o.pitr.lastChunkTime ? { lastChunkTime: o.pitr.lastChunkTime } : {}),
+    latestRestorableWindow: o.latestRestorableWindow,
   };
 }
 
-async function apply(i: PitrPolicyInputs, previous?: PitrPolicyOutputs): Promise<PitrPolicyOutputs> {
-  const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath };
-  const { cluster, configured, baseExists, conflicts } = await withPbmClient(i.mongodbUri, async (admin) => {
-    const entries = await listEntries(admin);
-    return {
-      cluster: await clusterName(admin),
-      configured: !!(await readPbmConfig(admin))?.storage,
-      baseExists: await hasPitrBase(admin),
-      conflicts: findPitrConflicts(entries, { kind: "pitrPolicy", name: i.name }),
-    };
-  });
-  // Checked again here: another stack may have enabled a schedule since preview.
-  if (i.enabled && conflicts.length) throw new PbmInputError("PITR_CONFLICT", `PitrPolicy "${i.name}": ${pitrConflictMessage(cluster, { kind: "pitrPolicy", name: i.name }, conflicts)}`, { solution: "" });
-  if (!configured) throw new PbmStateError("NOT_CONFIGURED", `PitrPolicy "${i.name}": cluster "${cluster}" has no pbm storage configured`);
+/** Whether `i` holds PITR on the cluster: by its claim in the guard, or (no claim) by an entry from before the guard. */
+async function holdsPitr(admin: Db, i: Pick<PitrPolicyInputs, "name" | "declaredBy">, entry: RegistryEntry | null): Promise<boolean> {
+  const holder = await pitrHolder(admin);
+  if (holder) return sameParty(holder, partyOf(i));
+  return !!entry && !entry.guardToken && sameDeclarer(entry, i);
+}
 
-  const set: Record<string, string | number | boolean> = { "pitr.enabled": i.enabled, "pitr.oplogSpanMin": i.oplogSpanMin, "pitr.oplogOnly": i.oplogOnly };
+type PitrSettings = Record<string, string | number | boolean>;
+
+function desiredSettings(i: PitrPolicyInputs): PitrSettings {
+  const set: PitrSettings = { "pitr.enabled": i.enabled, "pitr.oplogSpanMin": i.oplogSpanMin, "pitr.oplogOnly": i.oplogOnly };
   if (i.compression) set["pitr.compression"] = i.compression;
   if (i.compressionLevel !== undefined) set["pitr.compressionLevel"] = i.compressionLevel;
-  await pbm.setConfig(set, o);
+  return set;
+}
 
-  await withPbmClient(i.mongodbUri, async (admin) => {
-    const declaredBy = i.declaredBy ?? {};
-    await upsertEntry(admin, { kind: "pitrPolicy", name: i.name, enabled: i.enabled, declaredBy });
-    if (i.baseSnapshotSchedule)
-      await upsertEntry(admin, {
-        kind: "pitrBase",
-        name: i.name,
-        enabled: i.enabled,
-        cron: i.baseSnapshotSchedule.schedule,
-        backup: { type: i.baseSnapshotSchedule.type },
-        retention: i.baseSnapshotSchedule.retention,
-        declaredBy,
-      });
-    else await deleteEntry(admin, "pitrBase", i.name);
+/** The values to put back for the keys `desired` sets, from pbm's pitr section before the change. */
+function previousSettings(desired: PitrSettings, before: Record<string, unknown> | undefined): PitrSettings {
+  const defaults: PitrSettings = { "pitr.enabled": false, "pitr.oplogSpanMin": 10, "pitr.oplogOnly": false };
+  const out: PitrSettings = {};
+  for (const k of Object.keys(desired)) {
+    const v = before?.[k.slice("pitr.".length)];
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[k] = v;
+    else if (k in defaults) out[k] = defaults[k];
+  }
+  return out;
+}
+
+/** `pbm config --set pitr.*`; on failure puts back what was there and says what it left. */
+async function setPitr(admin: Db, i: PitrPolicyInputs): Promise<void> {
+  const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec };
+  const desired = desiredSettings(i);
+  const before = (await readPbmConfig(admin))?.pitr as Record<string, unknown> | undefined;
+  try {
+    await pbm.setConfig(desired, o);
+  } catch (err) {
+    const undo = previousSettings(desired, before);
+    const undone = await pbm.setConfig(undo, o).then(
+      () => "pbm's pitr settings were put back as they were",
+      (e: Error) => `putting pbm's pitr settings back failed too (${e.message.replace(/^\[PBMP-\d+\] /, "")}), so they may be partly changed: run pulumi up again`,
+    );
+    if (err instanceof Error) err.message = `${err.message.replace(/\.?$/, ".")} ${label(i)}: ${undone}.`;
+    throw err;
+  }
+}
+
+/**
+ * Enables PITR under the rule: the entry is written pending with a claim token, the guard is claimed (one
+ * conditional write), and only then is pbm's config changed. A refusal or failure puts back the entry, the
+ * guard and pbm's settings.
+ */
+async function enable(admin: Db, i: PitrPolicyInputs, before: RegistryEntry | null): Promise<void> {
+  const me = partyOf(i);
+  const refuse = async (blockers: RuleBlocker[]) => ruleError(label(i), await violationOn(admin, i.mongodbUri, me, blockers), "Nothing was changed");
+  if (i.programConflicts?.length) throw await refuse(programBlockers(i.programConflicts));
+  const early = await lastingBlockers(admin, me, i.programReleases);
+  if (early.length) throw await refuse(early);
+
+  const holding = before?.enabled && !before.pending && before.guardToken && (await holdsPitr(admin, i, before)) ? before.guardToken : undefined;
+  const token = holding ?? newClaimToken();
+  await upsertEntry(admin, { kind: "pitrPolicy", name: i.name, enabled: true, pending: true, guardToken: token, declaredBy: i.declaredBy ?? {} });
+  try {
+    const { claimed, blockers } = await claimUnderRule(admin, me, {
+      claim: () => claimPitr(admin, me, token),
+      releases: i.programReleases,
+      onWait: (b) => notice(`${label(i)} waits for ${b.map((x) => (x.by === "livePitr" ? "PITR" : partyLabel(x.party))).join(", ")} to be disabled by this same update`),
+    });
+    if (!claimed || blockers.length) throw await refuse(blockers);
+    await setPitr(admin, i);
+    await upsertEntry(admin, { kind: "pitrPolicy", name: i.name, enabled: true, guardToken: token, declaredBy: i.declaredBy ?? {} });
+  } catch (err) {
+    await restoreEntry(admin, "pitrPolicy", i.name, before);
+    if (!holding) await releasePitr(admin, me, token);
+    throw err;
+  }
+}
+
+/** The PitrPolicy's base-snapshot cadence, for the runner (not a scheduled backup under the rule). */
+async function declareBaseSchedule(admin: Db, i: PitrPolicyInputs): Promise<void> {
+  if (!i.baseSnapshotSchedule) return deleteEntry(admin, "pitrBase", i.name);
+  await upsertEntry(admin, {
+    kind: "pitrBase",
+    name: i.name,
+    enabled: i.enabled,
+    cron: i.baseSnapshotSchedule.schedule,
+    backup: { type: i.baseSnapshotSchedule.type },
+    retention: i.baseSnapshotSchedule.retention,
+    declaredBy: i.declaredBy ?? {},
+  });
+}
+
+async function apply(i: PitrPolicyInputs, previous?: PitrPolicyOutputs): Promise<PitrPolicyOutputs> {
+  const { cluster, baseExists } = await withPbmClient(i.mongodbUri, async (admin) => {
+    const cluster = await clusterName(admin);
+    if (!(await readPbmConfig(admin))?.storage) throw new PbmStateError("NOT_CONFIGURED", `${label(i)}: cluster "${cluster}" has no pbm storage configured`);
+    const baseExists = await hasPitrBase(admin);
+    const before = await getEntry(admin, "pitrPolicy", i.name);
+    let mine = true;
+    if (i.enabled) await enable(admin, i, before);
+    else if (await holdsPitr(admin, i, before)) {
+      await setPitr(admin, i);
+      await upsertEntry(admin, { kind: "pitrPolicy", name: i.name, enabled: false, declaredBy: i.declaredBy ?? {} });
+      await releasePitr(admin, partyOf(i));
+    } else mine = !before || sameDeclarer(before, i); // PITR there belongs to someone else: leave it alone
+    if (mine) await declareBaseSchedule(admin, i);
+    return { cluster, baseExists };
   });
 
   let baseSnapshot = previous?.baseSnapshot;
   if (i.enabled && !i.oplogOnly && i.takeBaseSnapshot && !baseExists) {
-    const started = await pbm.backup(o, { type: i.baseSnapshotSchedule?.type === "physical" ? "physical" : "logical" });
+    const started = await pbm.backup({ mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec }, { type: i.baseSnapshotSchedule?.type === "physical" ? "physical" : "logical" });
     baseSnapshot = started.name;
     console.log(`pulumi-pbm: PitrPolicy "${i.name}" started base snapshot "${started.name}" on cluster "${cluster}"; PITR slicing begins when it is done`);
   }
-  return { ...i, cluster, slicing: previous?.slicing ?? false, latestRestorableWindow: previous?.latestRestorableWindow ?? null, ...(baseSnapshot ? { baseSnapshot } : {}) };
+  const { programConflicts: _c, programReleases: _r, ...inputs } = i;
+  return { ...inputs, cluster, slicing: previous?.slicing ?? false, latestRestorableWindow: previous?.latestRestorableWindow ?? null, ...(baseSnapshot ? { baseSnapshot } : {}) };
 }
 
 export const pitrPolicy = {
@@ -93,15 +169,20 @@ export const pitrPolicy = {
     const r = checkWith(pitrPolicyInputs(), news, PREVIEW_PLACEHOLDERS);
     if (r.failures || !r.inputs) return r;
     const i = r.inputs as PitrPolicyInputs;
-    if (i.enabled === true && typeof i.mongodbUri === "string" && !isUnknown(i.mongodbUri)) {
-      const { cluster, conflicts } = await ruleConflicts(i);
-      if (conflicts.length) return { failures: [{ property: "enabled", reason: pitrConflictMessage(cluster, { kind: "pitrPolicy", name: i.name }, conflicts) }] };
+    // Conflicts with what the cluster already holds (schedules, another PitrPolicy) are refused here, at
+    // preview. Conflicts inside this program are reported by the sdk and refused at create.
+    if (i.enabled === true && typeof i.mongodbUri === "string" && !isUnknown(i.mongodbUri) && !isUnknown(i.name)) {
+      const v = await withPbmClient(i.mongodbUri, async (admin) => {
+        const blockers = await lastingBlockers(admin, partyOf(i), i.programReleases);
+        return blockers.length ? violationOn(admin, i.mongodbUri, partyOf(i), blockers) : undefined;
+      });
+      if (v) return ruleFailure(v);
     }
     return r;
   },
 
   async diff(_id: string, olds: PitrPolicyOutputs, news: PitrPolicyInputs) {
-    const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, DESIRED);
+    const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, [...DESIRED, "declaredBy"]);
     const replaces = uriTarget(olds.mongodbUri) !== uriTarget(news.mongodbUri) ? ["mongodbUri"] : changed.includes("name") ? ["name"] : [];
     return { changes: changed.length > 0 || replaces.length > 0 || olds.mongodbUri !== news.mongodbUri, replaces, deleteBeforeReplace: true };
   },
@@ -112,8 +193,12 @@ export const pitrPolicy = {
   },
 
   async read(id: string, props: PitrPolicyOutputs) {
-    const live = await withPbmClient(props.mongodbUri, async (admin) => (await readPbmConfig(admin))?.pitr);
-    const inv = await readInventory({ mongodbUri: props.mongodbUri, pbmPath: props.pbmPath });
+    const { live, registered } = await withPbmClient(props.mongodbUri, async (admin) => {
+      const entry = await getEntry(admin, "pitrPolicy", props.name);
+      return { live: (await readPbmConfig(admin))?.pitr, registered: !props.enabled || (!!entry?.enabled && sameDeclarer(entry, props)) };
+    });
+    // Shared with every other resource on this cluster in this process: one `pbm status` per cluster.
+    const inv = await sharedInventory({ mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec });
     const inputs: PitrPolicyInputs = {
       ...props,
       enabled: !!live?.enabled,
@@ -121,23 +206,33 @@ export const pitrPolicy = {
       oplogOnly: !!live?.oplogOnly,
       ...(props.compression !== undefined || live?.compression ? { compression: live?.compression ?? props.compression } : {}),
       ...(live?.compressionLevel !== undefined ? { compressionLevel: live.compressionLevel } : {}),
+      // The cluster no longer records this declaration (its registry entry was removed): show it as drift, so
+      // the next up writes it back and other stacks see PITR's owner again.
+      ...(registered ? {} : { declaredBy: undefined }),
     };
     const outs = { ...props, ...inputs, ...statusOutputs(inv) };
     // 0.1 named this output `restorableWindow` (min..max over all ranges, gaps included): not carried over.
     delete (outs as { restorableWindow?: unknown }).restorableWindow;
-    return { id, props: outs, inputs: pick(outs as unknown as Record<string, unknown>, ["mongodbUri", ...DESIRED, "declaredBy"]) };
+    return { id, props: outs, inputs: { ...pick(outs as unknown as Record<string, unknown>, ["mongodbUri", ...DESIRED, "declaredBy"]), programConflicts: [], programReleases: [] } };
   },
 
   async update(_id: string, olds: PitrPolicyOutputs, news: PitrPolicyInputs) {
     return { outs: await apply(news, olds) };
   },
 
-  /** Turns slicing off and keeps every chunk and snapshot. */
+  /**
+   * Turns slicing off if this PitrPolicy holds PITR on the cluster, and keeps every chunk and snapshot. PITR
+   * that another owner holds is left as it is.
+   */
   async delete(_id: string, props: PitrPolicyOutputs) {
-    await pbm.setConfig({ "pitr.enabled": false }, { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath });
     await withPbmClient(props.mongodbUri, async (admin) => {
-      await deleteEntry(admin, "pitrPolicy", props.name);
-      await deleteEntry(admin, "pitrBase", props.name);
+      const entry = await getEntry(admin, "pitrPolicy", props.name);
+      if (await holdsPitr(admin, props, entry)) await pbm.setConfig({ "pitr.enabled": false }, { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec });
+      if (!entry || sameDeclarer(entry, props)) {
+        await deleteEntry(admin, "pitrPolicy", props.name);
+        await deleteEntry(admin, "pitrBase", props.name);
+      }
+      await releasePitr(admin, partyOf(props));
     });
   },
 };

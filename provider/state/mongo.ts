@@ -1,22 +1,95 @@
 // Direct reads of pbm's control collections and our registry, so reads need no pbm call.
+//
+// One MongoDB client per connection string and process, shared by every caller (each handler step used to open
+// its own, with a SCRAM handshake per connection). The client closes when no caller has used it for
+// `idleMs` (PULUMI_PBM_MONGO_IDLE_MS, default 5 s; a long-running runner therefore holds no client between its
+// ticks), when the process exits normally, or on `closePbmClients()`.
 import type { Db, MongoClient } from "mongodb";
 import { PbmStateError, redact } from "../errors";
 
-/** Opens a client, runs `fn` against the `admin` database, always closes. */
-export async function withPbmClient<T>(mongodbUri: string, fn: (admin: Db, client: MongoClient) => Promise<T>): Promise<T> {
+interface Pooled {
+  client: Promise<MongoClient>;
+  /** Callers inside `fn` right now; the idle timer runs only at 0. */
+  users: number;
+  idle?: NodeJS.Timeout;
+}
+
+const pool = new Map<string, Pooled>();
+
+function idleMs(): number {
+  const v = Number(process.env.PULUMI_PBM_MONGO_IDLE_MS);
+  return Number.isFinite(v) && v >= 0 ? v : 5_000;
+}
+
+async function connect(mongodbUri: string): Promise<MongoClient> {
   const { MongoClient } = await import("mongodb");
   // Defaults only: timeouts the URI sets (serverSelectionTimeoutMS, connectTimeoutMS) win.
-  const client = new MongoClient(mongodbUri, { ...timeoutDefaults(mongodbUri), appName: "pulumi-pbm" });
+  let client: MongoClient | undefined;
   try {
+    // Inside the try: the driver's constructor throws for a URI it cannot parse.
+    client = new MongoClient(mongodbUri, { ...timeoutDefaults(mongodbUri), appName: "pulumi-pbm" });
     await client.connect();
   } catch (cause) {
+    await client?.close().catch(() => undefined);
     throw new PbmStateError("MONGO_UNREACHABLE", `cannot connect to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
   }
+  return client;
+}
+
+function release(mongodbUri: string, entry: Pooled): void {
+  entry.users--;
+  if (entry.users > 0 || pool.get(mongodbUri) !== entry) return;
+  entry.idle = setTimeout(() => {
+    if (entry.users > 0 || pool.get(mongodbUri) !== entry) return;
+    pool.delete(mongodbUri);
+    void entry.client.then((c) => c.close()).catch(() => undefined);
+  }, idleMs());
+  entry.idle.unref();
+}
+
+/**
+ * Runs `fn` against the `admin` database of the shared client for `mongodbUri` (keyed by the full URI, so
+ * different credentials never share a client). Connects on first use; a failed connect is not cached.
+ */
+export async function withPbmClient<T>(mongodbUri: string, fn: (admin: Db, client: MongoClient) => Promise<T>): Promise<T> {
+  let entry = pool.get(mongodbUri);
+  if (!entry) {
+    entry = { client: connect(mongodbUri), users: 0 };
+    pool.set(mongodbUri, entry);
+    const mine = entry;
+    mine.client.catch(() => pool.get(mongodbUri) === mine && pool.delete(mongodbUri));
+    ensureExitHook();
+  }
+  if (entry.idle) clearTimeout(entry.idle);
+  entry.idle = undefined;
+  entry.users++;
   try {
+    const client = await entry.client;
     return await fn(client.db("admin"), client);
   } finally {
-    await client.close();
+    release(mongodbUri, entry);
   }
+}
+
+/** Closes every shared client now (tests, and callers that want to exit without waiting for the idle timer). */
+export async function closePbmClients(): Promise<void> {
+  const all = [...pool.values()];
+  pool.clear();
+  for (const e of all) if (e.idle) clearTimeout(e.idle);
+  await Promise.all(all.map((e) => e.client.then((c) => c.close()).catch(() => undefined)));
+}
+
+/** How many shared clients are open (tests). */
+export function openPbmClientCount(): number {
+  return pool.size;
+}
+
+let hooked = false;
+function ensureExitHook(): void {
+  if (hooked) return;
+  hooked = true;
+  // The sockets keep the event loop alive until the idle timer closes them; `beforeExit` covers the rest.
+  process.once("beforeExit", () => void closePbmClients());
 }
 
 /** The README's defaults: 15 s to find a server, 10 s to connect, unless the URI says otherwise. */

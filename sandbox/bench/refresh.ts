@@ -1,99 +1,237 @@
-// Benchmark: pbm calls per operation (recorded by the sandbox's wrapper around the real pbm) and the wall time of
-// `pulumi up`/`refresh` over N clusters, plus the inventory over a large history. Prints figures; asserts nothing.
-//   npm run bench            (BENCH_CLUSTERS=20, BENCH_CHUNKS=100000, BENCH_SNAPSHOTS=2000)
+// `npm run bench`: issue 10's figures in one run, each printed as a ratio to its floor measured in the same run.
+//   - engine floor: the same program shape with no-op dynamic resources (test/scale/program, `noop: true`),
+//     through the same `pulumi` command, provider host and serialisation;
+//   - pbm floor: the pbm calls the provider made (recorded by the sandbox's wrapper, PBM_RECORD) replayed
+//     directly with the real pbm CLI, read calls only, at the same concurrency (all at once);
+//   - cold start: node loading the sdk / the provider, against node loading @pulumi/pulumi alone.
+// Sections: fleet (N clusters x 4 resources: create, no-change up, preview, refresh, destroy), inventory
+// (2k/100k/200k PITR ranges: pbm status, the provider's inventory, state size, up and refresh), cold start, and
+// a place for the scheduler (1,000 schedules; added later).
+//   npm run bench                                    defaults below (10 clusters, ranges 2,000 and 20,000)
+//   BENCH_CLUSTERS=50 npm run bench                  the issue's fleet (see docs/SCALE.md for what it costs)
+//   BENCH_RANGES=2000,100000,200000 BENCH_SNAPSHOTS=1000 BENCH_SECTIONS=fleet,inventory,coldstart
+import { execFile, execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { MongoClient, Timestamp } from "mongodb";
-import { readInventory } from "../../provider/inventory";
+import { inventoryOutputs, readInventory } from "../../provider/inventory";
+import { statusOut } from "../../provider/pbm/output";
+import { parsePbmJson } from "../../provider/pbm/run";
+import { inventoryFromStatus } from "../../provider/inventory";
 import { clock } from "../pbm-sim/control";
-import { openStack } from "../stack";
-import { readPbmCalls, REPO_ROOT, startSandbox } from "../testbed";
+import { PulumiStackCli, sandboxCliEnv } from "../stack/cli";
+import { readPbmCalls, REPO_ROOT, startSandbox, type Sandbox } from "../testbed";
 
-const N = Number(process.env.BENCH_CLUSTERS ?? 20);
-const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 100_000);
-const SNAPSHOTS = Number(process.env.BENCH_SNAPSHOTS ?? 2000);
+const N = Number(process.env.BENCH_CLUSTERS ?? 10);
+// pbm status over FerretDB + the wire shim reads about 1,000 chunks a second here, so 200,000 ranges cost
+// minutes per call: the default stops at 20,000; BENCH_RANGES=2000,100000,200000 runs the issue's sizes.
+const RANGES = (process.env.BENCH_RANGES ?? "2000,20000").split(",").map(Number);
+const SNAPSHOTS = Number(process.env.BENCH_SNAPSHOTS ?? 1000);
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? "fleet,inventory,coldstart,scheduler").split(","));
+const PROGRAM = "test/scale/program";
 
-function countCalls(file: string): string {
-  const calls = readPbmCalls(file);
-  const by = new Map<string, number>();
-  for (const c of calls) {
-    const k = c.argv.filter((a) => !a.startsWith("-")).slice(0, c.argv[0] === "config" ? 1 : 1).join(" ") + (c.argv.some((a) => a.startsWith("--file")) ? " --file" : c.argv.includes("--set") ? " --set" : "");
-    by.set(k, (by.get(k) ?? 0) + 1);
-  }
-  rmSync(file, { force: true });
-  return `${calls.length} pbm calls (${[...by].map(([k, v]) => `${k}: ${v}`).join(", ")})`;
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const ratio = (x: number, floor: number) => (floor > 0 ? `${(x / floor).toFixed(2)}x` : "n/a");
+const rows: string[] = [];
+function report(line: string) {
+  rows.push(line);
+  console.log(line);
 }
 
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const t = Date.now();
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
   const r = await fn();
-  console.log(`${label}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  return r;
+  return [r, performance.now() - t];
+}
+
+function newStack(sb: Sandbox, name: string, names: string[], extra: Record<string, string>, record: string) {
+  const stack = new PulumiStackCli({
+    projectDir: path.join(REPO_ROOT, PROGRAM),
+    stack: name,
+    env: sandboxCliEnv(sb, { PBM_RECORD: record }),
+    configFile: path.join(sb.dataDir, "pulumi-config", `Pulumi.${name}.yaml`),
+  });
+  return {
+    stack,
+    async init() {
+      await stack.init();
+      await stack.setConfig({
+        clusters: { value: JSON.stringify(names.map((n) => ({ name: n, uri: sb.clusters[n].mongodbUri }))), secret: true },
+        s3: { value: JSON.stringify({ endpoint: sb.s3.endpoint, accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey }), secret: true },
+        count: { value: String(names.length) },
+        bucket: { value: "pbm-bench" },
+        ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, { value: v }])),
+      });
+    },
+  };
+}
+
+type Op = "create" | "up (no change)" | "preview" | "refresh" | "destroy";
+async function runOp(stack: PulumiStackCli, op: Op) {
+  const args: Record<Op, string[]> = {
+    create: ["up", "--yes", "--skip-preview"],
+    "up (no change)": ["up", "--yes", "--skip-preview"],
+    preview: ["preview"],
+    refresh: ["refresh", "--yes", "--skip-preview"],
+    destroy: ["destroy", "--yes", "--skip-preview"],
+  };
+  return (await timed(() => stack.run(stack.withConfig(...args[op], "--color", "never"))))[1];
+}
+
+/** Replays the recorded read calls (status, list, describe-*, version) against the clusters, all at once. */
+async function replayReads(sb: Sandbox, record: string, names: string[]): Promise<{ ms: number; calls: number; writes: number; summary: string }> {
+  const calls = readPbmCalls(record);
+  rmSync(record, { force: true });
+  const by = new Map<string, number>();
+  for (const c of calls) by.set(c.argv.filter((a) => a !== "--out=json").slice(0, 2).join(" "), (by.get(c.argv.filter((a) => a !== "--out=json").slice(0, 2).join(" ")) ?? 0) + 1);
+  const reads = calls.filter((c) => ["status", "list", "describe-backup", "describe-restore", "version"].includes(c.argv[0]));
+  const pbmExe = path.join(sb.pbmBinDir, "pbm");
+  const [, ms] = await timed(() =>
+    Promise.all(
+      reads.map(
+        (c, i) =>
+          new Promise<void>((resolve) =>
+            execFile(pbmExe, c.argv, { env: { ...process.env, PBM_RECORD: "", PBM_MONGODB_URI: sb.clusters[names[i % names.length]].mongodbUri }, maxBuffer: 1 << 30 }, () => resolve()),
+          ),
+      ),
+    ),
+  );
+  return { ms: reads.length ? ms : 0, calls: calls.length, writes: calls.length - reads.length, summary: [...by].map(([k, v]) => `${k}: ${v}`).join(", ") || "none" };
+}
+
+async function fleet(sb: Sandbox, names: string[]) {
+  report(`\n## fleet: ${names.length} clusters x 4 resources (BackupLocation, PitrPolicy, disabled ScheduledBackup, BackupInventory)`);
+  const record = path.join(tmpdir(), `pbm-bench-${process.pid}.jsonl`);
+  const real = newStack(sb, "fleet", names, {}, record);
+  const noop = newStack(sb, "floor", names, { noop: "true" }, record + ".noop");
+  await real.init();
+  await noop.init();
+  report(`| operation | provider | engine floor | pbm floor (reads replayed) | vs engine | vs engine + pbm | pbm calls |`);
+  report(`| --- | --- | --- | --- | --- | --- | --- |`);
+  for (const op of ["create", "up (no change)", "preview", "refresh", "destroy"] as Op[]) {
+    const floor = await runOp(noop.stack, op);
+    rmSync(record + ".noop", { force: true });
+    const t = await runOp(real.stack, op);
+    const pbmFloor = await replayReads(sb, record, names);
+    report(`| ${op} | ${sec(t)} | ${sec(floor)} | ${sec(pbmFloor.ms)} | ${ratio(t, floor)} | ${ratio(t, floor + pbmFloor.ms)} | ${pbmFloor.calls} (${pbmFloor.summary}) |`);
+  }
+}
+
+async function seed(uri: string, rs: string, from: number, to: number, snapshotsFrom: number, snapshotsTo: number) {
+  const client = new MongoClient(uri);
+  const admin = client.db("admin");
+  const t0 = Date.parse("2024-01-01T00:00:00Z") / 1000;
+  try {
+    const snaps = [];
+    for (let i = snapshotsFrom; i < snapshotsTo; i++) {
+      const start = t0 + i * 3600;
+      snaps.push({ type: "logical", name: new Date(start * 1000).toISOString().replace(".000Z", "Z"), status: "done", start_ts: start, last_transition_ts: start + 60, last_write_ts: new Timestamp({ t: start + 55, i: 1 }), first_write_ts: new Timestamp({ t: start, i: 1 }), size: 1024, replsets: [], store: {}, pbm_version: "2.14.0", conditions: [] });
+    }
+    for (let i = 0; i < snaps.length; i += 1000) await admin.collection("pbmBackups").insertMany(snaps.slice(i, i + 1000));
+    // One chunk per range: 100 s of oplog, then a 20 s gap (pbm merges only touching chunks).
+    for (let i = from; i < to; i += 5000) {
+      const batch = [];
+      for (let j = i; j < Math.min(to, i + 5000); j++) {
+        const s = t0 + 55 + j * 120;
+        batch.push({ rs, fname: `pbmPitr/${rs}/x/${j}.oplog.s2`, compression: "s2", start_ts: new Timestamp({ t: s, i: 1 }), end_ts: new Timestamp({ t: s + 100, i: 1 }), size: 512 });
+      }
+      await admin.collection("pbmPITRChunks").insertMany(batch, { ordered: false });
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+async function inventory(sb: Sandbox, name: string) {
+  report(`\n## inventory: one cluster, ${SNAPSHOTS} snapshots, PITR ranges ${RANGES.join(" / ")}`);
+  const uri = sb.clusters[name].mongodbUri;
+  const record = path.join(tmpdir(), `pbm-bench-inv-${process.pid}.jsonl`);
+  const one = newStack(sb, "inventory", [name], {}, record);
+  await one.init();
+  await runOp(one.stack, "create");
+  const pbmExe = path.join(sb.pbmBinDir, "pbm");
+  const pbmStatus = () =>
+    timed(() => new Promise<string>((resolve, reject) => execFile(pbmExe, ["status", "-s", "backups", "-s", "pitr", "--out=json"], { env: { ...process.env, PBM_RECORD: "", PBM_MONGODB_URI: uri }, maxBuffer: 1 << 30 }, (e, out) => (e ? reject(e) : resolve(out)))));
+  const small = { up: await runOp(one.stack, "up (no change)"), refresh: await runOp(one.stack, "refresh"), pbm: (await pbmStatus())[1] };
+  rmSync(record, { force: true });
+  report(`small history: up ${sec(small.up)}, refresh ${sec(small.refresh)}, pbm status ${sec(small.pbm)} (the baseline for the ratios below)`);
+  report(`"vs small" divides by the small history's time plus what pbm status alone took longer (pbm's own floor, once per operation).`);
+  report(`| ranges | pbm status (floor) | readInventory | vs pbm | parse + inventory (CPU) | heap after | full inventory | state summary | up | vs small | refresh | vs small |`);
+  report(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+  let seeded = 0;
+  for (const target of RANGES) {
+    const [, seedMs] = await timed(() => seed(uri, name, seeded, target, seeded ? SNAPSHOTS : 0, SNAPSHOTS));
+    seeded = target;
+    console.log(`seeded to ${target} ranges in ${sec(seedMs)}`);
+    const [stdout, pbmMs] = await pbmStatus();
+    const extra = Math.max(0, pbmMs - small.pbm);
+    const [inv, invMs] = await timed(() => readInventory({ mongodbUri: uri }));
+    global.gc?.();
+    const cpu0 = process.cpuUsage();
+    const again = inventoryFromStatus(name, parsePbmJson(["status"], stdout, statusOut), new Map());
+    const cpu = process.cpuUsage(cpu0);
+    const heap = process.memoryUsage().heapUsed;
+    const up = await runOp(one.stack, "up (no change)");
+    const refresh = await runOp(one.stack, "refresh");
+    rmSync(record, { force: true });
+    report(
+      `| ${inv.pitrRanges.length} | ${sec(pbmMs)} | ${sec(invMs)} | ${ratio(invMs, pbmMs)} | ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms | ${(heap / 1e6).toFixed(0)} MB | ${(JSON.stringify(again).length / 1e6).toFixed(1)} MB | ${(JSON.stringify(inventoryOutputs(inv)).length / 1024).toFixed(1)} KiB | ${sec(up)} | ${ratio(up, small.up + extra)} | ${sec(refresh)} | ${ratio(refresh, small.refresh + extra)} |`,
+    );
+  }
+  await runOp(one.stack, "destroy");
+}
+
+function coldStart() {
+  report(`\n## cold start (fresh node process, median of 5)`);
+  const median = (code: string) => {
+    const ts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      execFileSync(process.execPath, ["-e", code], { cwd: REPO_ROOT });
+      ts.push(performance.now() - t);
+    }
+    return ts.sort((a, b) => a - b)[2];
+  };
+  const bare = median("");
+  const pulumi = median(`require("@pulumi/pulumi")`);
+  const sdk = median(`require("pulumi-pbm")`);
+  const provider = median(`require("pulumi-pbm/provider")`);
+  report(`| load | time | vs floor |`);
+  report(`| --- | --- | --- |`);
+  report(`| node alone | ${bare.toFixed(0)} ms | |`);
+  report(`| @pulumi/pulumi (floor for the sdk) | ${pulumi.toFixed(0)} ms | |`);
+  report(`| pulumi-pbm (sdk) | ${sdk.toFixed(0)} ms | ${ratio(sdk, pulumi)} |`);
+  report(`| pulumi-pbm/provider | ${provider.toFixed(0)} ms | ${ratio(provider, bare)} vs node alone |`);
+}
+
+async function scheduler(_sb: Sandbox) {
+  // The scheduler section (1,000 schedules on the runner, with its own floor) is added here by the scheduler's owner.
+  report(`\n## scheduler: not measured yet (1,000 schedules; to be added)`);
 }
 
 async function main() {
-  console.log(`starting ${N} FerretDB clusters and MinIO...`);
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+  const started = performance.now();
   const names = Array.from({ length: N }, (_, i) => `bench${i}`);
-  const sb = await startSandbox({ replSets: names, pulumi: true });
+  const all = SECTIONS.has("inventory") ? [...names, "benchinv"] : names;
+  console.log(`starting ${all.length} clusters (FerretDB + simulated agents each) and MinIO...`);
+  const [sb, startMs] = await timed(() => startSandbox({ replSets: all, pulumi: true }));
   process.env.PATH = `${sb.pbmBinDir}${path.delimiter}${process.env.PATH}`;
-  console.log(`real pbm ${sb.pbmRelease}`);
-  const record = path.join(tmpdir(), `pbm-bench-${process.pid}.jsonl`);
+  report(`# pulumi-pbm bench: real pbm ${sb.pbmRelease}, ${all.length} clusters started in ${sec(startMs)}`);
   try {
+    const { S3Client, CreateBucketCommand } = await import("@aws-sdk/client-s3");
     const s3 = new S3Client({ endpoint: sb.s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey } });
     await s3.send(new CreateBucketCommand({ Bucket: "pbm-bench" }));
-    // Simulated time runs 60× real time, so base snapshots finish within seconds.
-    for (const n of names) await clock.run(sb.clusters[n].mongodbUri, 60);
-    const stack = await openStack({
-      workDir: path.join(REPO_ROOT, "sandbox", "bench", "program"),
-      programModule: path.join(REPO_ROOT, "dist", "sandbox", "bench", "program", "index.js"),
-      stackName: "bench",
-      pulumiBinDir: sb.pulumiBinDir!,
-      env: { ...sb.pulumiEnv(), PATH: `${sb.pbmBinDir}${path.delimiter}${sb.pulumiEnv().PATH}`, PBM_RECORD: record },
-      config: {
-        clusters: { value: JSON.stringify(names.map((n) => ({ name: n, uri: sb.clusters[n].mongodbUri }))), secret: true },
-        s3: { value: JSON.stringify({ endpoint: sb.s3.endpoint, accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey }), secret: true },
-        count: { value: String(N) },
-      },
-    });
-    await timed(`pulumi up, ${N} clusters (create)`, () => stack.up());
-    console.log(`  create: ${countCalls(record)}  [per cluster: BackupLocation create ≤ 2 incl. version check; PitrPolicy create ≤ 2 + version; ScheduledBackup 0]`);
-    await timed(`pulumi refresh, ${N} clusters`, () => stack.refresh());
-    console.log(`  refresh: ${countCalls(record)}  [per cluster: BackupLocation read 0, PitrPolicy read 1, ScheduledBackup read 0, BackupInventory read 1, + 1 version check per URI and process]`);
-    await timed(`pulumi up, ${N} clusters (no changes)`, () => stack.up());
-    console.log(`  up without changes: ${countCalls(record)}`);
-    await timed(`pulumi destroy, ${N} clusters`, () => stack.destroy());
-    console.log(`  destroy: ${countCalls(record)}`);
-
-    // A large history on one cluster: the inventory carries ranges, not chunks.
-    const uri = sb.clusters[names[0]].mongodbUri;
-    const client = new MongoClient(uri);
-    const admin = client.db("admin");
-    const t0 = Date.parse("2025-01-01T00:00:00Z") / 1000;
-    await timed(`seeding ${SNAPSHOTS} snapshots and ${CHUNKS} chunks`, async () => {
-      const snaps = Array.from({ length: SNAPSHOTS }, (_, i) => {
-        const start = t0 + i * 3600;
-        return { type: "logical", name: new Date(start * 1000).toISOString().replace(".000Z", "Z"), status: "done", start_ts: start, last_transition_ts: start + 60, last_write_ts: new Timestamp({ t: start + 55, i: 1 }), first_write_ts: new Timestamp({ t: start, i: 1 }), size: 1024, replsets: [], store: {}, pbm_version: "2.15.0", conditions: [] };
-      });
-      for (let i = 0; i < snaps.length; i += 1000) await admin.collection("pbmBackups").insertMany(snaps.slice(i, i + 1000));
-      const span = (SNAPSHOTS * 3600) / CHUNKS;
-      for (let i = 0; i < CHUNKS; i += 5000) {
-        const batch = [];
-        for (let j = i; j < Math.min(CHUNKS, i + 5000); j++) {
-          const s = t0 + 55 + Math.floor(j * span);
-          const e = t0 + 55 + Math.floor((j + 1) * span);
-          batch.push({ rs: names[0], fname: `pbmPitr/${names[0]}/x/${j}.oplog.s2`, compression: "s2", start_ts: new Timestamp({ t: s, i: 1 }), end_ts: new Timestamp({ t: e, i: 1 }), size: 512 });
-        }
-        await admin.collection("pbmPITRChunks").insertMany(batch, { ordered: false });
-      }
-    });
-    await client.close();
-    const inv = await timed(`readInventory over ${SNAPSHOTS} snapshots and ${CHUNKS} chunks`, () => readInventory({ mongodbUri: uri }));
-    console.log(`  inventory: ${inv.snapshots.length} snapshots, ${inv.pitrRanges.length} ranges, output ${(JSON.stringify(inv).length / 1024).toFixed(0)} KiB, window ${JSON.stringify(inv.latestRestorableWindow)}`);
+    for (const n of all) await clock.run(sb.clusters[n].mongodbUri, 60);
+    if (SECTIONS.has("fleet")) await fleet(sb, names);
+    if (SECTIONS.has("inventory")) await inventory(sb, "benchinv");
+    if (SECTIONS.has("coldstart")) coldStart();
+    if (SECTIONS.has("scheduler")) await scheduler(sb);
   } finally {
     await sb.stop();
   }
+  report(`\ntotal ${sec(performance.now() - started)}`);
 }
 
 main().catch((e) => {

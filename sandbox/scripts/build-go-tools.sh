@@ -84,23 +84,46 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
   echo "$dir/bin"
 }
 
-# The Node.js language host beside `pulumi`, so programs run with `pulumi up` from their directory. The same
-# module ships the policy analyzer; it goes into policy-bin/ with pulumi but without the language host, the
-# layout in which CLI 3.248 runs a nodejs policy pack with this older host (reference pulumi.md §5.5).
+# The Node.js language host beside `pulumi`, so programs run with `pulumi up` from their directory, and policy
+# packs with `pulumi preview --policy-pack <dir>`. It is built from a copy of the host's package in sdk/v3
+# $LANGUAGE_HOST_SDK_VERSION whose RunPlugin stub ("not supported") is replaced by language-host/runplugin.go
+# (ours): CLI 3.248 starts nodejs policy packs through RunPlugin. The stamp file holds the cache key (the sdk
+# version and a hash of that file), so a cache built before the file existed, or from an older copy of it,
+# is rebuilt. The module also ships the old analyzer shim; it goes into policy-bin/ with pulumi but without the
+# language host, the layout in which CLI 3.248 falls back to that shim (reference pulumi.md §5.5).
 build_language_host() {
-  local dir=$1
-  if [[ -x "$dir/bin/pulumi-language-nodejs" && -x "$dir/policy-bin/pulumi-analyzer-policy-nodejs" ]]; then return; fi
-  log "building pulumi-language-nodejs (sdk/v3 $LANGUAGE_HOST_SDK_VERSION)"
-  local sdk=github.com/pulumi/pulumi/sdk/v3
-  wrapper_build "$dir/language-host" "require $sdk $LANGUAGE_HOST_SDK_VERSION" "-s -w" "" \
-    "$sdk/nodejs/cmd/pulumi-language-nodejs:pulumi-language-nodejs"
-  install -m 0755 "$dir/language-host/bin/pulumi-language-nodejs" "$dir/bin/pulumi-language-nodejs"
+  local dir=$1 sdk=github.com/pulumi/pulumi/sdk/v3
+  local runplugin="$repo_root/sandbox/scripts/language-host/runplugin.go"
+  local key stamp="$dir/bin/.pulumi-language-nodejs.key"
+  key="sdk-$LANGUAGE_HOST_SDK_VERSION runplugin-$(sha256sum "$runplugin" | cut -c1-16)"
+  if [[ -x "$dir/bin/pulumi-language-nodejs" && -x "$dir/policy-bin/pulumi-analyzer-policy-nodejs" &&
+        "$(cat "$stamp" 2>/dev/null)" == "$key" ]]; then return; fi
+  log "building pulumi-language-nodejs (sdk/v3 $LANGUAGE_HOST_SDK_VERSION with our RunPlugin)"
+  local work="$dir/language-host/module"
+  rm -rf "$dir/language-host"; mkdir -p "$work/langhost"
+  printf 'module example.invalid/build\n\ngo 1.25.0\n\nrequire %s %s\n' "$sdk" "$LANGUAGE_HOST_SDK_VERSION" > "$work/go.mod"
+  (cd "$work" && go mod download "$sdk@$LANGUAGE_HOST_SDK_VERSION" >&2)
+  local src
+  src="$(go env GOMODCACHE)/github.com/pulumi/pulumi/sdk/v3@$LANGUAGE_HOST_SDK_VERSION"
+  local f
+  for f in "$src"/nodejs/cmd/pulumi-language-nodejs/*.go; do
+    [[ "$f" == *_test.go ]] || install -m 0644 "$f" "$work/langhost/"
+  done
+  # Drop the stub: from its `func` line to the first `}` at the start of a line.
+  awk '/^func \(host \*nodeLanguageHost\) RunPlugin\(/ { skip = 1; dropped++ }
+       !skip { print }
+       skip && /^}/ { skip = 0 }
+       END { if (dropped != 1) { print "expected one RunPlugin stub, found " dropped > "/dev/stderr"; exit 1 } }' \
+    "$src/nodejs/cmd/pulumi-language-nodejs/main.go" > "$work/langhost/main.go"
+  install -m 0644 "$runplugin" "$work/langhost/runplugin.go"
+  (cd "$work" && go build -mod=mod -ldflags "-s -w" -o "$dir/language-host/pulumi-language-nodejs" ./langhost >&2)
+  install -m 0755 "$dir/language-host/pulumi-language-nodejs" "$dir/bin/pulumi-language-nodejs"
   mkdir -p "$dir/policy-bin"
   ln -sf ../bin/pulumi "$dir/policy-bin/pulumi"
   ln -sf ../bin/pulumi-resource-pulumi-nodejs "$dir/policy-bin/pulumi-resource-pulumi-nodejs"
-  install -m 0755 "$(go env GOMODCACHE)/github.com/pulumi/pulumi/sdk/v3@$LANGUAGE_HOST_SDK_VERSION/nodejs/dist/pulumi-analyzer-policy" \
-    "$dir/policy-bin/pulumi-analyzer-policy-nodejs"
+  install -m 0755 "$src/nodejs/dist/pulumi-analyzer-policy" "$dir/policy-bin/pulumi-analyzer-policy-nodejs"
   rm -rf "$dir/language-host"
+  echo "$key" > "$stamp"
 }
 
 # Real pbm CLI releases (and pbm-agent, for experiments only: it cannot run against FerretDB).

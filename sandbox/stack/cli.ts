@@ -231,9 +231,10 @@ export class PulumiStackCli {
     for (const [k, v] of Object.entries(entries)) await (v.secret ? this.configSetSecret(k, v.value) : this.configSet(k, v.value));
   }
 
-  /** `pulumi preview --diff [extra…]`. */
-  preview(o: { okExitCodes?: RunOptions["okExitCodes"]; extra?: string[] } = {}): Promise<CliResult> {
-    return this.run(this.withConfig("preview", "--diff", "--color", "never", ...(o.extra ?? [])), { okExitCodes: o.okExitCodes });
+  /** `pulumi preview --diff [--policy-pack DIR…] [extra…]`. */
+  preview(o: { okExitCodes?: RunOptions["okExitCodes"]; extra?: string[]; policyPacks?: string[] } = {}): Promise<CliResult> {
+    const packs = (o.policyPacks ?? []).flatMap((dir) => ["--policy-pack", dir]);
+    return this.run(this.withConfig("preview", "--diff", "--color", "never", ...packs, ...(o.extra ?? [])), { okExitCodes: o.okExitCodes });
   }
 
   /** `pulumi up --yes`. */

@@ -108,10 +108,39 @@ describe("pulumi-pbm scheduler", () => {
       for (const r of await runner("runner-a")) seen.set(r.schedule + r.result, r);
       await new Promise((r) => setTimeout(r, 300));
     }
-    expect(seen.get("every5skipped")?.reason).toBe('PITR is enabled on this cluster by PitrPolicy "pitr"');
+    const why = `[PBMP-1002] ScheduledBackup "every5": A snapshot backup for cluster 'rs0' can be performed only if there is no enabled PITR backup for this cluster. PITR is enabled there by PitrPolicy "pitr".`;
+    expect(seen.get("every5skipped")?.reason).toContain(why);
+    // the skip is recorded on the schedule, with the rule's words
+    const entry = await withPbmClient(uri(), (admin) => admin.collection<{ _id: string }>(SCHEDULES).findOne({ _id: "schedule/every5" }));
+    expect(entry?.run).toMatchObject({ lastResult: "skipped", lastError: expect.stringContaining(why) });
     expect(seen.get("pitrsuccess")?.backup).toBeDefined();
     await setEnabled("pitrPolicy", "pitr", false);
     await setEnabled("pitrBase", "pitr", false);
+  });
+
+  it("skips a scheduled snapshot while pbm slices with no PitrPolicy (PITR set by hand), and `scheduler --once` exits 3 so cron alerts", async () => {
+    await setEnabled("schedule", "every5", false);
+    await scheduledBackup.create({ mongodbUri: uri(), name: "handmade", schedule: "*/2 * * * * *", type: "logical", enabled: true } as never);
+    await runPbm(sandbox().cluster, ["config", "--set", "pitr.enabled=true"]);
+    try {
+      // The CLI's runner uses the system clock: this schedule is due every 2 real seconds.
+      await new Promise((r) => setTimeout(r, 2_100));
+      const once = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "pulumi-pbm"), "scheduler", "--once", "--json"], { env: { ...process.env, PBM_MONGODB_URI: uri() } });
+        let stdout = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.on("exit", (code) => resolve({ code, stdout }));
+      });
+      expect(once.code, once.stdout).toBe(3);
+      const skipped = (JSON.parse(once.stdout) as JobReport[]).find((r) => r.schedule === "handmade");
+      expect(skipped).toMatchObject({ result: "skipped", reason: expect.stringContaining("PITR is enabled in pbm's config there (pitr.enabled=true) but no PitrPolicy declares it") });
+      expect(skipped?.reason).toMatch(/^\[PBMP-1002\] ScheduledBackup "handmade": /);
+      const entry = await withPbmClient(uri(), (admin) => admin.collection<{ _id: string }>(SCHEDULES).findOne({ _id: "schedule/handmade" }));
+      expect(entry?.run).toMatchObject({ lastResult: "skipped", lastError: expect.stringContaining("[PBMP-1002]") });
+    } finally {
+      await runPbm(sandbox().cluster, ["config", "--set", "pitr.enabled=false"]);
+      await setEnabled("schedule", "handmade", false);
+    }
   });
 
   it("does not rerun a fire time whose runner was killed mid-backup, and records its outcome once the lease expires", async () => {

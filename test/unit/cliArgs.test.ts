@@ -18,7 +18,7 @@ describe("pulumi-pbm option values", () => {
     [["scheduler", "--once", "--lease=-5"], /expected whole seconds from 1 to 86400, got "-5"/],
     [["restore", "--to", "2026-06-20T11:00:00Z", "--ns", "admin.*"], /"admin\.\*": the admin database cannot be restored selectively/],
     [["restore", "--to", "2026-06-20T11:00:00Z", "--ns", "orders"], /"orders" is not db\.collection or db\.\*/],
-    [["inventory", "--from-storage", "--bucket", "b", "--endpoint-url", "not a url"], /expected an http\(s\) URL such as https:\/\/s3\.example\.com, got "not a url"/],
+    [["inventory", "--from-storage", "--bucket", "pbm-backups", "--endpoint-url", "not a url"], /expected an http\(s\) URL such as https:\/\/s3\.example\.com, got "not a url"/],
   ])("pulumi-pbm %j exits 2 with the reason", async (argv, reason) => {
     const code = await main(argv as string[]);
     expect(code).toBe(2);

@@ -60,7 +60,7 @@ describe("resource handlers", () => {
     await scheduledBackup.create({ mongodbUri: uri(), name: "nightly", schedule: "0 2 * * *", type: "logical", enabled: true, declaredBy: { project: "ops", stack: "prod" } } as never);
     const conflict = await pitrPolicy.create({ mongodbUri: uri(), name: "pitr", enabled: true, oplogSpanMin: 10, oplogOnly: false, takeBaseSnapshot: true } as never).catch((e: Error) => e.message);
     expect(conflict).toBe(
-      `[PBMP-1002] PitrPolicy "pitr": A PITR backup for the cluster 'rs0' can be enabled only if there are no other scheduled backups for this cluster. Enabled scheduled backups there: "nightly" (stack ops/prod). Set enabled: false on those ScheduledBackups (or delete them) before enabling PITR; a base-snapshot cadence on the PitrPolicy itself is allowed, and other clusters are not affected.`,
+      `[PBMP-1002] PitrPolicy "pitr": A PITR backup for the cluster 'rs0' can be enabled only if there are no other scheduled backups for this cluster. Enabled there: ScheduledBackup "nightly" (project ops, stack prod). Nothing was changed. Set enabled: false on those ScheduledBackups (or delete them) before enabling PITR; for base snapshots use this PitrPolicy's baseSnapshotSchedule. Other clusters are not affected.`,
     );
     // the check at preview says the same, on the property
     const checked = await pitrPolicy.check({}, { mongodbUri: uri(), enabled: true });

@@ -1,0 +1,86 @@
+// The inventory shared by every resource on a cluster within one process: one `pbm status` (and one registry
+// read) per cluster per pulumi operation, however many resources read it (BackupInventory.read, PitrPolicy.read).
+//
+// Rules:
+//   - keyed by pbm binary and full URI; concurrent readers join the read in flight;
+//   - every pbm write through the adapter (config, backup, delete, restore, profile, resync: `onPbmWrite` in
+//     pbm/commands.ts) drops what is held for that URI, before and after the write; a read that started
+//     before a write is never stored, so a read after a write in the same process sees the write;
+//   - a value older than `maxAgeMs` (default 30 s, PULUMI_PBM_INVENTORY_MAX_AGE_MS) is read again. The provider
+//     process lives for one pulumi operation, so within it the value is shared; a longer-lived process (the
+//     runner, tests) never sees one older than that;
+//   - failures are not stored.
+import { ERROR_CODES, PbmProviderError, PbmStateError } from "../errors";
+import { onPbmWrite, type PbmRunOptions } from "../pbm/commands";
+import { emptyInventory, readInventory, type Inventory } from "./index";
+
+interface Held {
+  value: Promise<Inventory>;
+  at: number;
+  settled: boolean;
+}
+
+const held = new Map<string, Held>();
+/** Bumped per URI by every write; a read stores its result only if no write happened meanwhile. */
+const generation = new Map<string, number>();
+
+const keyOf = (o: PbmRunOptions) => `${o.pbmPath ?? "pbm"}\u0000${o.mongodbUri}`;
+
+function defaultMaxAgeMs(): number {
+  const v = Number(process.env.PULUMI_PBM_INVENTORY_MAX_AGE_MS);
+  return Number.isFinite(v) && v >= 0 ? v : 30_000;
+}
+
+/** Drops what is held for `mongodbUri` (every pbm binary). Called by the adapter on each write. */
+export function forgetSharedInventory(mongodbUri?: string): void {
+  if (mongodbUri === undefined) {
+    held.clear();
+    generation.clear();
+    return;
+  }
+  generation.set(mongodbUri, (generation.get(mongodbUri) ?? 0) + 1);
+  for (const k of [...held.keys()]) if (k.endsWith(`\u0000${mongodbUri}`)) held.delete(k);
+}
+
+onPbmWrite(forgetSharedInventory);
+
+/**
+ * The inventory of the cluster `o.mongodbUri` reaches, read at most once per cluster while nothing writes to
+ * it (see the rules above). `configured: false` (an empty inventory) when pbm has no config there yet.
+ */
+export function sharedInventoryOrEmpty(o: PbmRunOptions, opts: { maxAgeMs?: number } = {}): Promise<Inventory> {
+  const key = keyOf(o);
+  const maxAge = opts.maxAgeMs ?? defaultMaxAgeMs();
+  const h = held.get(key);
+  if (h && (!h.settled || Date.now() - h.at <= maxAge)) return h.value;
+  const gen = generation.get(o.mongodbUri) ?? 0;
+  const entry: Held = { value: readOrEmpty(o), at: Date.now(), settled: false };
+  held.set(key, entry);
+  entry.value.then(
+    () => {
+      entry.settled = true;
+      entry.at = Date.now();
+      // A write started meanwhile: this value may predate it, so it is not kept for later readers.
+      if ((generation.get(o.mongodbUri) ?? 0) !== gen && held.get(key) === entry) held.delete(key);
+    },
+    () => held.get(key) === entry && held.delete(key),
+  );
+  return entry.value;
+}
+
+/**
+ * Like `sharedInventoryOrEmpty`, but a cluster without a pbm config fails with PBMP-3003, as `readInventory` does.
+ * What PitrPolicy.read calls: `await sharedInventory({ mongodbUri, pbmPath })`.
+ */
+export async function sharedInventory(o: PbmRunOptions, opts: { maxAgeMs?: number } = {}): Promise<Inventory> {
+  const inv = await sharedInventoryOrEmpty(o, opts);
+  if (!inv.configured) throw new PbmStateError("NOT_CONFIGURED", `cluster "${inv.cluster}" has no pbm config (pbm status: no config set)`);
+  return inv;
+}
+
+function readOrEmpty(o: PbmRunOptions): Promise<Inventory> {
+  return readInventory(o).catch((err: unknown) => {
+    if (err instanceof PbmProviderError && err.code === ERROR_CODES.NOT_CONFIGURED.code) return emptyInventory(o.mongodbUri);
+    throw err;
+  });
+}

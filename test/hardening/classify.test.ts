@@ -1,0 +1,23 @@
+// Issue 11 (hardening): a pbm failure's advice is chosen by its cause. Storage 403 and DNS failures during a
+// resync used to be told to "check that pbm-agent runs on every member". Texts are pbm's (and the simulated
+// agents', sandbox/pbm-sim/world.ts storageFaultText, which copy pbm 2.14's).
+import { describe, expect, it } from "vitest";
+import { classifyFailure } from "../../provider/pbm/run";
+
+describe("classifyFailure", () => {
+  it.each([
+    ["storage: storage check failed with: file stat: get S3 object header: https response error StatusCode: 403, RequestID: X, api error AccessDenied: Access Denied.", "S3_PROBE", /HTTP 403/],
+    ["upload to storage: dial tcp: lookup storage: no such host", "S3_PROBE", /resolve the storage endpoint/],
+    ["storage check failed with: NoSuchBucket: The specified bucket does not exist", "S3_PROBE", /bucket does not exist/],
+    ["connect to mongodb: server selection error: dial tcp: lookup mongo1 on 127.0.0.53:53: no such host", "MONGO_UNREACHABLE", /host name in mongodbUri/],
+    ["pbm: error: unknown long flag '--out', try --help", "PBM_TOO_OLD", undefined],
+    ["unable to  unmarshal config file: yaml: unmarshal errors: line 7: field forcePathStyle not found in type s3.Conf", "PBM_FAILED", /does not accept a setting/],
+    ["backup pre-check: no available agent(s) on replsets: rs0", "PBM_FAILED", undefined],
+    ["another operation in progress, Snapshot backup/abc [rs0/mongo1:27017]", "PBM_FAILED", /Wait for that operation/],
+  ])("%s → %s", (message, key, solution) => {
+    const r = classifyFailure(message);
+    expect(r.key).toBe(key);
+    if (solution) expect(r.solution).toMatch(solution);
+    else expect(r.solution ?? "").not.toMatch(/storage|bucket/);
+  });
+});
