@@ -82,12 +82,22 @@ function secretForms(s: string | undefined): string[] {
 
 export class PbmProviderError extends Error {
   readonly code: string;
+  /** What to do, as the message ends with it. */
+  readonly solution: string;
   constructor(key: ErrorKey, what: string, options?: { cause?: unknown; solution?: string }) {
     const entry: ErrorCode = ERROR_CODES[key];
     const solution = options?.solution ?? entry.solution;
     super(`[${entry.code}] ${what.replace(/[.\s]+$/, "")}.${solution ? ` ${solution}` : ""}`, { cause: options?.cause });
     this.code = entry.code;
+    this.solution = solution;
     this.name = new.target.name;
+  }
+
+  /** Adds what a failed change left behind (or put back) to the message, before what to do. */
+  tellLeft(left: string): void {
+    const tail = this.solution ? ` ${this.solution}` : "";
+    const head = tail && this.message.endsWith(tail) ? this.message.slice(0, -tail.length) : this.message;
+    this.message = `${head.replace(/\.?$/, ".")} ${left.replace(/\.?$/, ".")}${tail}`;
   }
 }
 

@@ -33,10 +33,33 @@ export interface JobReport {
   deleted?: string[];
 }
 
-type Cron = { prev(): { toDate(): Date }; next(): { toDate(): Date } };
+type Cron = { prev(): { toDate(): Date }; next(): { toDate(): Date }; reset(at: Date): void };
+
+/** Parsed cron expressions by expression string, least recently used first (a pass reads every entry's). */
+const cronCache = new Map<string, Cron>();
+export const CRON_CACHE_MAX = 4096;
+
+/**
+ * The expression positioned at `at`. Parsed once per expression string and process (a changed cron is a new
+ * string, so it is parsed on the next pass); `reset` repositions it, as parsing it anew at `at` would.
+ */
 function cronAt(expr: string, at: Date): Cron {
-  const { CronExpressionParser } = require("cron-parser") as typeof import("cron-parser");
-  return CronExpressionParser.parse(expr, { tz: "UTC", currentDate: at }) as unknown as Cron;
+  let c = cronCache.get(expr);
+  if (c) {
+    cronCache.delete(expr); // most recently used goes last
+  } else {
+    const { CronExpressionParser } = require("cron-parser") as typeof import("cron-parser");
+    c = CronExpressionParser.parse(expr, { tz: "UTC" }) as unknown as Cron;
+    if (cronCache.size >= CRON_CACHE_MAX) cronCache.delete(cronCache.keys().next().value!);
+  }
+  cronCache.set(expr, c);
+  c.reset(at);
+  return c;
+}
+
+/** How many parsed expressions the process holds (tests). */
+export function cachedCronCount(): number {
+  return cronCache.size;
 }
 
 /**
@@ -102,15 +125,24 @@ export async function runDueJobs(o: RunnerOptions): Promise<JobReport[]> {
     const reports: JobReport[] = [];
     await reconcile(admin, o, await clock.now(), report);
     const entries = await listEntries(admin);
+    // The next run of entries that have none yet (the first pass after declaring them), written in one bulk
+    // write at the end of the pass, or before a due job runs so they do not wait for its backup.
+    const nextRuns: { id: string; at: Date }[] = [];
+    const writeNextRuns = async () => {
+      if (!nextRuns.length) return;
+      const ops = nextRuns.splice(0).map(({ id, at }) => ({ updateOne: { filter: { _id: id }, update: { $set: { "run.nextRunAt": at } } } }));
+      await admin.collection<{ _id: string }>(SCHEDULES).bulkWrite(ops, { ordered: false });
+    };
     for (const e of entries) {
       if ((e.kind !== "schedule" && e.kind !== "pitrBase") || !e.enabled || e.pending || !e.cron || !e.backup) continue;
       const now = await clock.now();
       const since = (e.run?.lastFireTime as Date | undefined) ?? e.createdAt;
       const fire = dueFireTime(e.cron, new Date(since), now);
       if (!fire) {
-        if (!e.run?.nextRunAt) await setRun(admin, e._id, { nextRunAt: nextFireTime(e.cron, now) });
+        if (!e.run?.nextRunAt) nextRuns.push({ id: e._id, at: nextFireTime(e.cron, now) });
         continue;
       }
+      await writeNextRuns();
       const lease = await acquire(admin, e, holder, fire, now, leaseSec);
       if (!lease) continue; // another runner has it, or already ran this fire time
       const done = async (r: JobReport, fields: Record<string, unknown>) => {
@@ -163,6 +195,7 @@ export async function runDueJobs(o: RunnerOptions): Promise<JobReport[]> {
       if (ok && e.retention) deleted = await applyRetention(admin, e, o, await clock.now());
       await done({ schedule: e.name, result: ok ? "success" : "error", backup: name, ...(error ? { reason: error } : {}), deleted }, { ...(error ? { lastError: error } : { lastError: null }) });
     }
+    await writeNextRuns();
     return reports;
   });
 }

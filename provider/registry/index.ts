@@ -9,7 +9,17 @@ export const RUNS = "pulumiPbmRuns";
 
 export type EntryKind = "schedule" | "pitrBase" | "pitrPolicy";
 
-export function entrySchema() {
+/**
+ * The registry document's schema, built once per process on first use (this module is never serialised by
+ * Pulumi, so a module-level value is safe here; the runner parses every entry on every pass).
+ */
+export function entrySchema(): EntrySchema {
+  return (schema ??= buildEntrySchema());
+}
+type EntrySchema = ReturnType<typeof buildEntrySchema>;
+let schema: EntrySchema | undefined;
+
+function buildEntrySchema() {
   return z.object({
     _id: z.string(),
     kind: z.enum(["schedule", "pitrBase", "pitrPolicy"]),
@@ -38,7 +48,7 @@ export function entrySchema() {
     run: z.record(z.string(), z.unknown()).optional(),
   });
 }
-export type RegistryEntry = z.infer<ReturnType<typeof entrySchema>>;
+export type RegistryEntry = z.infer<EntrySchema>;
 export type Declaration = Omit<RegistryEntry, "_id" | "createdAt" | "updatedAt" | "run">;
 
 export const entryId = (kind: EntryKind, name: string) => `${kind}/${name}`;
@@ -65,12 +75,16 @@ export async function getEntry(admin: Db, kind: EntryKind, name: string): Promis
   return doc ? entrySchema().parse(doc) : null;
 }
 
+/** Every entry in the registry; a document that does not parse as an entry is left out. */
 export async function listEntries(admin: Db): Promise<RegistryEntry[]> {
   const docs = await admin.collection<{ _id: string }>(SCHEDULES).find({}).toArray();
-  return docs.flatMap((d) => {
-    const p = entrySchema().safeParse(d);
-    return p.success ? [p.data] : [];
-  });
+  const entry = entrySchema();
+  const out: RegistryEntry[] = [];
+  for (const d of docs) {
+    const p = entry.safeParse(d);
+    if (p.success) out.push(p.data);
+  }
+  return out;
 }
 
 export async function deleteEntry(admin: Db, kind: EntryKind, name: string): Promise<void> {

@@ -2,20 +2,20 @@
 // snapshot PITR needs, and an optional base-snapshot cadence for the runner.
 import type { Db } from "mongodb";
 import { partyLabel, sameParty, type RuleBlocker, type RuleParty } from "../core/pitrRule";
-import { PbmStateError } from "../errors";
+import { PbmProviderError, PbmStateError } from "../errors";
 import { inventoryOutputs, sharedInventory, type Inventory, type TimeSpan } from "../inventory";
 import { pbm } from "../pbm/commands";
 import { deleteEntry, getEntry, restoreEntry, upsertEntry, type RegistryEntry } from "../registry";
 import { claimPitr, newClaimToken, pitrHolder, releasePitr } from "../registry/guard";
 import { pitrPolicyInputs, type PitrPolicyInputs } from "../schemas";
-import { clusterName, hasPitrBase, readPbmConfig, withPbmClient } from "../state/mongo";
+import { agentStorageProblem, baseInProgress, clusterName, hasPitrBase, readPbmConfig, withPbmClient } from "../state/mongo";
 import { changedKeys, checkWith, isUnknown, pick, uriTarget } from "./common";
 import { claimUnderRule, lastingBlockers, programBlockers, ruleError, ruleFailure, violationOn } from "../registry/rule";
 
 /** Stand-ins for values unknown during preview, so cross-field rules still run. */
 const PREVIEW_PLACEHOLDERS = { mongodbUri: "mongodb://unknown/", name: "pitr" };
 
-const DESIRED = ["enabled", "oplogSpanMin", "compression", "compressionLevel", "oplogOnly", "takeBaseSnapshot", "baseSnapshotSchedule", "name", "pbmPath", "timeoutSec"] as const;
+const DESIRED = ["enabled", "oplogSpanMin", "compression", "compressionLevel", "oplogOnly", "takeBaseSnapshot", "baseSnapshotSchedule", "name", "pbmPath", "timeoutSec", "baseSnapshotMissing"] as const;
 
 export interface PitrPolicyOutputs extends Omit<PitrPolicyInputs, "programConflicts" | "programReleases"> {
   cluster: string;
@@ -74,22 +74,69 @@ function previousSettings(desired: PitrSettings, before: Record<string, unknown>
   return out;
 }
 
-/** `pbm config --set pitr.*`; on failure puts back what was there and says what it left. */
-async function setPitr(admin: Db, i: PitrPolicyInputs): Promise<void> {
+/** Puts back pbm's PITR settings; says how that went, for the error that caused it. */
+type UndoPitr = () => Promise<string>;
+
+/** `pbm config --set pitr.*`; on failure puts back what was there and says what it left. Returns the undo. */
+async function setPitr(admin: Db, i: PitrPolicyInputs): Promise<UndoPitr> {
   const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec };
   const desired = desiredSettings(i);
   const before = (await readPbmConfig(admin))?.pitr as Record<string, unknown> | undefined;
-  try {
-    await pbm.setConfig(desired, o);
-  } catch (err) {
-    const undo = previousSettings(desired, before);
-    const undone = await pbm.setConfig(undo, o).then(
+  const undo: UndoPitr = () =>
+    pbm.setConfig(previousSettings(desired, before), o).then(
       () => "pbm's pitr settings were put back as they were",
       (e: Error) => `putting pbm's pitr settings back failed too (${e.message.replace(/^\[PBMP-\d+\] /, "")}), so they may be partly changed: run pulumi up again`,
     );
-    if (err instanceof Error) err.message = `${err.message.replace(/\.?$/, ".")} ${label(i)}: ${undone}.`;
+  try {
+    await pbm.setConfig(desired, o);
+  } catch (err) {
+    // pbm refuses a config change while another operation holds its lock, before writing anything.
+    const untouched = err instanceof Error && /another operation in progress/.test(err.message);
+    await tellUndone(err, i, untouched ? "pbm's pitr settings were not changed" : await undo());
     throw err;
   }
+  return undo;
+}
+
+async function tellUndone(err: unknown, i: PitrPolicyInputs, undone: string): Promise<void> {
+  if (err instanceof PbmProviderError) err.tellLeft(`${label(i)}: ${undone}`);
+  else if (err instanceof Error) err.message = `${err.message.replace(/\.?$/, ".")} ${label(i)}: ${undone}.`;
+}
+
+
+/**
+ * Makes sure PITR has a base snapshot: none is started when one is done or under way (a retry after a kill, or a
+ * scheduled one running). Storage the agents report unusable fails this create before anything starts; a base
+ * it starts is followed until pbm has accepted it (`starting` → `running`, up to 30 s), so one refused at once
+ * fails it too. One that fails later is noticed by the next check (`baseSnapshotMissing`), whose up takes another.
+ */
+async function ensureBase(admin: Db, i: PitrPolicyInputs, cluster: string): Promise<string | undefined> {
+  if (!i.enabled || i.oplogOnly || !i.takeBaseSnapshot || (await hasPitrBase(admin))) return undefined;
+  const running = await baseInProgress(admin);
+  if (running) return running;
+  const storage = await agentStorageProblem(admin);
+  if (storage)
+    throw new PbmStateError("S3_PROBE", `${label(i)}: pbm-agent on cluster "${cluster}" cannot use the backup storage, so PITR can get no base snapshot: ${storage}`, {
+      solution: "Fix the storage access the BackupLocation gives pbm (bucket, endpoint, credentials; `pbm status` shows it), then run pulumi up again.",
+    });
+  const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec };
+  const started = await pbm.backup(o, { type: i.baseSnapshotSchedule?.type === "physical" ? "physical" : "logical" });
+  notice(`${label(i)} started base snapshot "${started.name}" on cluster "${cluster}"; PITR slicing begins when it is done`);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const d = await pbm.describeBackup(started.name, o).catch(() => undefined);
+    if (d?.status === "error" || d?.status === "canceled")
+      throw new PbmStateError("PBM_FAILED", `${label(i)}: base snapshot "${started.name}" on cluster "${cluster}" failed: ${d.error ?? d.status}`, {
+        solution: "PITR needs a base snapshot: fix the cause (`pbm logs`; storage access and the agents are the usual ones), then run pulumi up again.",
+      });
+    if ((d && d.status !== "starting") || Date.now() > deadline) return started.name;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+/** Whether PITR still lacks a base: enabled, wants one, none done and none under way. */
+async function baseMissing(admin: Db, i: PitrPolicyInputs): Promise<boolean> {
+  return i.enabled && !i.oplogOnly && i.takeBaseSnapshot && !(await hasPitrBase(admin)) && !(await baseInProgress(admin));
 }
 
 /**
@@ -97,7 +144,7 @@ async function setPitr(admin: Db, i: PitrPolicyInputs): Promise<void> {
  * conditional write), and only then is pbm's config changed. A refusal or failure puts back the entry, the
  * guard and pbm's settings.
  */
-async function enable(admin: Db, i: PitrPolicyInputs, before: RegistryEntry | null): Promise<void> {
+async function enable(admin: Db, i: PitrPolicyInputs, before: RegistryEntry | null, cluster: string): Promise<string | undefined> {
   const me = partyOf(i);
   const refuse = async (blockers: RuleBlocker[]) => ruleError(label(i), await violationOn(admin, i.mongodbUri, me, blockers), "Nothing was changed");
   if (i.programConflicts?.length) throw await refuse(programBlockers(i.programConflicts));
@@ -107,6 +154,7 @@ async function enable(admin: Db, i: PitrPolicyInputs, before: RegistryEntry | nu
   const holding = before?.enabled && !before.pending && before.guardToken && (await holdsPitr(admin, i, before)) ? before.guardToken : undefined;
   const token = holding ?? newClaimToken();
   await upsertEntry(admin, { kind: "pitrPolicy", name: i.name, enabled: true, pending: true, guardToken: token, declaredBy: i.declaredBy ?? {} });
+  let undoPitr: UndoPitr | undefined;
   try {
     const { claimed, blockers } = await claimUnderRule(admin, me, {
       claim: () => claimPitr(admin, me, token),
@@ -114,9 +162,12 @@ async function enable(admin: Db, i: PitrPolicyInputs, before: RegistryEntry | nu
       onWait: (b) => notice(`${label(i)} waits for ${b.map((x) => (x.by === "livePitr" ? "PITR" : partyLabel(x.party))).join(", ")} to be disabled by this same update`),
     });
     if (!claimed || blockers.length) throw await refuse(blockers);
-    await setPitr(admin, i);
+    undoPitr = await setPitr(admin, i);
+    const base = await ensureBase(admin, i, cluster);
     await upsertEntry(admin, { kind: "pitrPolicy", name: i.name, enabled: true, guardToken: token, declaredBy: i.declaredBy ?? {} });
+    return base;
   } catch (err) {
+    if (undoPitr) await tellUndone(err, i, await undoPitr());
     await restoreEntry(admin, "pitrPolicy", i.name, before);
     if (!holding) await releasePitr(admin, me, token);
     throw err;
@@ -138,45 +189,42 @@ async function declareBaseSchedule(admin: Db, i: PitrPolicyInputs): Promise<void
 }
 
 async function apply(i: PitrPolicyInputs, previous?: PitrPolicyOutputs): Promise<PitrPolicyOutputs> {
-  const { cluster, baseExists } = await withPbmClient(i.mongodbUri, async (admin) => {
+  const { cluster, started } = await withPbmClient(i.mongodbUri, async (admin) => {
     const cluster = await clusterName(admin);
     if (!(await readPbmConfig(admin))?.storage) throw new PbmStateError("NOT_CONFIGURED", `${label(i)}: cluster "${cluster}" has no pbm storage configured`);
-    const baseExists = await hasPitrBase(admin);
     const before = await getEntry(admin, "pitrPolicy", i.name);
     let mine = true;
-    if (i.enabled) await enable(admin, i, before);
+    let started: string | undefined;
+    if (i.enabled) started = await enable(admin, i, before, cluster);
     else if (await holdsPitr(admin, i, before)) {
       await setPitr(admin, i);
       await upsertEntry(admin, { kind: "pitrPolicy", name: i.name, enabled: false, declaredBy: i.declaredBy ?? {} });
       await releasePitr(admin, partyOf(i));
     } else mine = !before || sameDeclarer(before, i); // PITR there belongs to someone else: leave it alone
     if (mine) await declareBaseSchedule(admin, i);
-    return { cluster, baseExists };
+    return { cluster, started };
   });
-
-  let baseSnapshot = previous?.baseSnapshot;
-  if (i.enabled && !i.oplogOnly && i.takeBaseSnapshot && !baseExists) {
-    const started = await pbm.backup({ mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec }, { type: i.baseSnapshotSchedule?.type === "physical" ? "physical" : "logical" });
-    baseSnapshot = started.name;
-    console.log(`pulumi-pbm: PitrPolicy "${i.name}" started base snapshot "${started.name}" on cluster "${cluster}"; PITR slicing begins when it is done`);
-  }
-  const { programConflicts: _c, programReleases: _r, ...inputs } = i;
+  const baseSnapshot = started ?? previous?.baseSnapshot;
+  const { programConflicts: _c, programReleases: _r, baseSnapshotMissing: _m, ...inputs } = i as PitrPolicyInputs & { baseSnapshotMissing?: boolean };
   return { ...inputs, cluster, slicing: previous?.slicing ?? false, latestRestorableWindow: previous?.latestRestorableWindow ?? null, ...(baseSnapshot ? { baseSnapshot } : {}) };
 }
 
 export const pitrPolicy = {
-  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+  async check(olds: Record<string, unknown>, news: Record<string, unknown>) {
     const r = checkWith(pitrPolicyInputs(), news, PREVIEW_PLACEHOLDERS);
     if (r.failures || !r.inputs) return r;
     const i = r.inputs as PitrPolicyInputs;
     // Conflicts with what the cluster already holds (schedules, another PitrPolicy) are refused here, at
     // preview. Conflicts inside this program are reported by the sdk and refused at create.
     if (i.enabled === true && typeof i.mongodbUri === "string" && !isUnknown(i.mongodbUri) && !isUnknown(i.name)) {
-      const v = await withPbmClient(i.mongodbUri, async (admin) => {
+      const { v, missing } = await withPbmClient(i.mongodbUri, async (admin) => {
         const blockers = await lastingBlockers(admin, partyOf(i), i.programReleases);
-        return blockers.length ? violationOn(admin, i.mongodbUri, partyOf(i), blockers) : undefined;
+        return { v: blockers.length ? await violationOn(admin, i.mongodbUri, partyOf(i), blockers) : undefined, missing: olds.mongodbUri !== undefined && (await baseMissing(admin, i)) };
       });
       if (v) return ruleFailure(v);
+      // A base snapshot that failed after create leaves PITR unable to slice: show it as a change, so this
+      // up takes a new one (state never holds `baseSnapshotMissing`).
+      if (missing) return { inputs: { ...r.inputs, baseSnapshotMissing: true } };
     }
     return r;
   },

@@ -122,3 +122,22 @@ export async function hasPitrBase(admin: Db): Promise<boolean> {
     .toArray();
   return docs.some((d) => !(d.nss?.length) && !d.store?.profile);
 }
+
+/**
+ * The name of a backup pbm is making now that will be usable as a PITR base (not selective, main storage, not
+ * external), if any: one whose document says it is under way while pbm holds a backup lock.
+ */
+export async function baseInProgress(admin: Db): Promise<string | undefined> {
+  if (!(await admin.collection("pbmLock").findOne({ type: "backup" }))) return undefined;
+  const docs = await admin
+    .collection("pbmBackups")
+    .find({ status: { $in: ["starting", "running", "dumpDone", "copyReady", "copyDone"] }, type: { $ne: "external" } }, { projection: { name: 1, nss: 1, store: 1 } })
+    .toArray();
+  return docs.find((d) => !d.nss?.length && !d.store?.profile)?.name;
+}
+
+/** What pbm-agent reports about its storage (`stors` in its heartbeat) when it cannot use it, if any agent does. */
+export async function agentStorageProblem(admin: Db): Promise<string | undefined> {
+  const bad = await admin.collection("pbmAgents").findOne({ "stors.ok": false }, { projection: { stors: 1 } });
+  return bad ? String(bad.stors?.e ?? "storage check failed") : undefined;
+}
