@@ -177,18 +177,18 @@ describe("the packed package in a new Pulumi project outside the repository", ()
   /** Output without ANSI colours (the workflow's commands run with pulumi's default --color). */
   const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
-  it("packs only dist/provider, dist/sdk and bin, and installs with one copy of @pulumi/pulumi", async () => {
+  it("packs only dist/provider, dist/sdk, bin and the policy pack, and installs with one copy of @pulumi/pulumi", async () => {
     await installed;
     // The tarball: the product only
     expect(packedFiles.length).toBeGreaterThan(10);
-    for (const f of packedFiles) expect(f).toMatch(/^(dist\/provider\/.*\.(js|d\.ts)|dist\/sdk\/.*\.(js|d\.ts)|bin\/pulumi-pbm|package\.json|README\.md|LICENSE)$/);
-    for (const f of ["dist/sdk/index.js", "dist/sdk/index.d.ts", "dist/provider/index.js", "dist/provider/index.d.ts", "dist/provider/cli/main.js", "bin/pulumi-pbm"]) expect(packedFiles).toContain(f);
+    for (const f of packedFiles) expect(f).toMatch(/^(dist\/provider\/.*\.(js|d\.ts)|dist\/sdk\/.*\.(js|d\.ts)|bin\/pulumi-pbm|package\.json|README\.md|LICENSE|policy\/(PulumiPolicy\.yaml|package\.json|README\.md|dist\/\w+\.js))$/);
+    for (const f of ["dist/sdk/index.js", "dist/sdk/index.d.ts", "dist/provider/index.js", "dist/provider/index.d.ts", "dist/provider/cli/main.js", "bin/pulumi-pbm", "dist/provider/core/index.js", "policy/PulumiPolicy.yaml", "policy/dist/index.js"]) expect(packedFiles).toContain(f);
     expect(path.relative(REPO_ROOT, projectDir)).toMatch(/^\.\./); // outside the repository
 
     // The installed package.json: exports, types and bin point at files that exist
     const pkgDir = path.join(projectDir, "node_modules", "pulumi-pbm");
     const pkg = JSON.parse(readFileSync(path.join(pkgDir, "package.json"), "utf8"));
-    expect(Object.keys(pkg.exports)).toEqual([".", "./provider", "./package.json"]);
+    expect(Object.keys(pkg.exports)).toEqual([".", "./provider", "./core", "./package.json"]);
     const targets = [pkg.main, pkg.types, ...Object.values(pkg.exports).flatMap((t) => (typeof t === "string" ? [t] : Object.values(t as object)))];
     for (const t of targets) expect(existsSync(path.join(pkgDir, t)), t).toBe(true);
     expect(pkg.bin).toEqual({ "pulumi-pbm": "bin/pulumi-pbm" });
@@ -289,7 +289,7 @@ describe("the packed package in a new Pulumi project outside the repository", ()
     // Cannot check without the URI secret: exit 2, one line on stderr
     const noUri = await runLine(CI.rpoProbe, {}, ["PBM_MONGODB_URI"]);
     expect(noUri.exitCode, text(noUri)).toBe(2);
-    expect(noUri.stderr).toMatch(/^pulumi-pbm: no MongoDB connection string: set PBM_MONGODB_URI.*\n$/);
+    expect(noUri.stderr).toMatch(/^pulumi-pbm: \[PBMP-1001\] no MongoDB connection string: set PBM_MONGODB_URI.*\n$/);
     console.log(`the RPO probe printed:\n  exit 1: ${stale.stdout.trim()}\n  exit 0: ${healthy.stdout.trim()}\n  exit 2: ${noUri.stderr.trim()}`);
 
     // And the outputs the README program exports are all there after the merge's up

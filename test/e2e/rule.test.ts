@@ -177,5 +177,34 @@ exec "${path.join(sandbox().pbmBinDir, "pbm")}" "$@"
     expect((await guard("rs1"))?.pitr).toMatchObject({ name: "pitr", stack: "flaky" });
     expect((await stack.destroy()).exitCode).toBe(0);
   });
-});
 
+  it("moves a cluster from PITR to scheduled snapshots in one up, and back, without a refusal", async () => {
+    const stack = await rules("move", [{ kind: "pitr", name: "pitr", cluster: "b" }]);
+    expect((await stack.up()).exitCode).toBe(0);
+    const declare = (resources: Declared[]) => stack.setConfig({ resources: { value: JSON.stringify(resources) } });
+
+    await declare([
+      { kind: "pitr", name: "pitr", cluster: "b", enabled: false },
+      { kind: "schedule", name: "nightly", cluster: "b" },
+    ]);
+    const toSchedules = await stack.up();
+    expect(toSchedules.exitCode).toBe(0);
+    expect((await registry("rs1")).map((e) => [e.kind, e.name, e.enabled]).sort()).toEqual([
+      ["pitrPolicy", "pitr", false],
+      ["schedule", "nightly", true],
+    ]);
+    expect((await pitrConfig("rs1")).enabled).toBe(false);
+
+    await declare([
+      { kind: "pitr", name: "pitr", cluster: "b" },
+      { kind: "schedule", name: "nightly", cluster: "b", enabled: false },
+    ]);
+    expect((await stack.up()).exitCode).toBe(0);
+    expect((await registry("rs1")).map((e) => [e.kind, e.name, e.enabled]).sort()).toEqual([
+      ["pitrPolicy", "pitr", true],
+      ["schedule", "nightly", false],
+    ]);
+    expect((await pitrConfig("rs1")).enabled).toBe(true);
+    expect((await stack.destroy()).exitCode).toBe(0);
+  });
+});

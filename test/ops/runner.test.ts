@@ -232,9 +232,9 @@ describe("pulumi-pbm check and restore commands", () => {
   it("exits 2 for bad durations and a missing URI, without a stack trace", async () => {
     const bad = await cli(["check", "--max-pitr-lag", "soon"]);
     expect(bad).toMatchObject({ code: 2, stdout: "" });
-    expect(bad.stderr).toBe('pulumi-pbm: "soon" is not a duration like 90s, 15m, 26h or 2d\n');
+    expect(bad.stderr).toBe(`pulumi-pbm: [PBMP-1001] option '--max-pitr-lag <duration>' argument 'soon' is invalid. "soon" is not a duration like 90s, 15m, 26h or 2d. See \`pulumi-pbm --help\`.\n`);
     const noUri = await cli(["check", "--mongodb-uri-env", "NOT_SET_ANYWHERE"]);
-    expect(noUri.stderr).toMatch(/^pulumi-pbm: no MongoDB connection string: set NOT_SET_ANYWHERE/);
+    expect(noUri.stderr).toMatch(/^pulumi-pbm: \[PBMP-1001\] no MongoDB connection string: set NOT_SET_ANYWHERE/);
   });
 
   it("refuses a restore to an unrestorable time, naming the nearest restorable times", async () => {
