@@ -1,12 +1,12 @@
 // BackupLocation: pbm's S3 storage (main config, or a profile on pbm 2.6+). Owns only `storage.*`.
 import { stringify } from "yaml";
-import { PbmInputError, PbmStateError } from "../errors";
+import { PbmInputError, PbmProviderError, PbmStateError } from "../errors";
 import { pbm } from "../pbm/commands";
 import { listEntries } from "../registry";
 import { backupLocationInputs, type BackupLocationInputs } from "../schemas";
 import { clusterName, readPbmConfig, withPbmClient } from "../state/mongo";
 import { probeBucket } from "../state/s3";
-import { canonical, changedKeys, checkWith, pick, uriTarget } from "./common";
+import { canonical, changedKeys, checkWith, pick, sameTarget } from "./common";
 
 /** Stand-ins for values unknown during preview, so cross-field rules still run. */
 const PREVIEW_PLACEHOLDERS = { mongodbUri: "mongodb://unknown/", bucket: "unknown-bucket" };
@@ -132,10 +132,36 @@ async function apply(i: BackupLocationInputs): Promise<BackupLocationOutputs> {
     // Keep everything this resource does not own: pitr, backup and restore settings.
     const doc: Record<string, unknown> = { storage };
     for (const k of ["pitr", "backup", "restore"]) if (current?.[k] && Object.keys(current[k]).length) doc[k] = current[k];
-    await pbm.applyConfig(stringify(doc), { ...o, timeoutSec: Math.max(i.timeoutSec ?? 120, i.resyncTimeoutSec + 60), waitSec: i.resyncTimeoutSec });
+    try {
+      await pbm.applyConfig(stringify(doc), { ...o, timeoutSec: Math.max(i.timeoutSec ?? 120, i.resyncTimeoutSec + 60), waitSec: i.resyncTimeoutSec });
+    } catch (err) {
+      // pbm writes the new config before it waits for the agents' resync, so a failed resync (agents down, or
+      // the agents refused by the storage) leaves the new storage in place: put back what was there.
+      const left = await putBack(i.mongodbUri, current, o);
+      if (left && err instanceof PbmProviderError) err.tellLeft(`BackupLocation ${name}: ${left}`);
+      throw err;
+    }
     if (adoptedChanges.length) console.log(`pulumi-pbm: BackupLocation ${name} adopted cluster "${cluster}"'s existing pbm storage and changed: ${adoptedChanges.join("; ")}`);
   }
   return { ...i, cluster, storagePath: storagePathOf(i), adoptedChanges };
+}
+
+/**
+ * After a failed `pbm config --file`: writes `before` back when pbm's storage is no longer what it was, and says
+ * what it left (undefined when pbm's storage never changed). The put-back's own resync may fail the same way
+ * (agents down), so what counts is the config document afterwards, not pbm's exit code.
+ */
+async function putBack(mongodbUri: string, before: Record<string, any> | null, o: { mongodbUri: string; pbmPath?: string; timeoutSec?: number }): Promise<string | undefined> {
+  const storageNow = async () => withPbmClient(mongodbUri, async (admin) => (await readPbmConfig(admin))?.storage).catch(() => undefined);
+  const now = await storageNow();
+  if (canonical(now ?? null) === canonical(before?.storage ?? null)) return undefined;
+  if (!before?.storage) return "pbm keeps the new storage config (pbm cannot unset it); the next pulumi up applies it again";
+  const doc: Record<string, unknown> = {};
+  for (const k of ["storage", "pitr", "backup", "restore"]) if (before[k] && Object.keys(before[k]).length) doc[k] = before[k];
+  await pbm.applyConfig(stringify(doc), { ...o, waitSec: 5, timeoutSec: Math.max(o.timeoutSec ?? 120, 65) }).catch(() => undefined);
+  return canonical((await storageNow()) ?? null) === canonical(before.storage)
+    ? "pbm's storage config was put back as it was"
+    : "putting pbm's storage config back failed too, so pbm may use the new storage: run pulumi up again";
 }
 
 export const backupLocation = {
@@ -146,7 +172,7 @@ export const backupLocation = {
   async diff(_id: string, olds: BackupLocationOutputs, news: BackupLocationInputs) {
     const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, [...DESIRED, "resyncTimeoutSec", "timeoutSec", "pbmPath"]);
     const replaces = [
-      ...(uriTarget(olds.mongodbUri) !== uriTarget(news.mongodbUri) ? ["mongodbUri"] : []),
+      ...(!sameTarget(olds.mongodbUri, news.mongodbUri) ? ["mongodbUri"] : []),
       ...(changed.includes("profile") ? ["profile"] : []),
     ];
     const uriChanged = olds.mongodbUri !== news.mongodbUri;

@@ -1,4 +1,5 @@
 // Shared pieces of the resource handlers: preview unknowns, check results, diffs over desired fields.
+import { sameCluster, tryClusterFromUri } from "../core/cluster";
 import { ERROR_CODES, PbmProviderError } from "../errors";
 import type { z } from "zod";
 import { describeIssuePath, issueMessage } from "../schemas";
@@ -92,10 +93,13 @@ export function pick<T extends Record<string, unknown>>(o: T, keys: readonly str
   return out;
 }
 
-/** The URI without credentials: identifies the target; a password rotation is not a new cluster. */
-export function uriTarget(uri: unknown): string {
-  if (typeof uri !== "string") return String(uri);
-  return uri.replace(/^(mongodb(?:\+srv)?:\/\/)[^@/]*@/, "$1").replace(/[?&](authSource|authMechanism|appName|serverSelectionTimeoutMS)=[^&]*/gi, "");
+/**
+ * Whether a changed `mongodbUri` still reaches the same cluster (provider/core/cluster.ts): a password rotation,
+ * another option or a member added to the seed list is an update; another cluster is a replacement.
+ */
+export function sameTarget(oldUri: unknown, newUri: unknown): boolean {
+  const [a, b] = [tryClusterFromUri(oldUri), tryClusterFromUri(newUri)];
+  return a && b ? sameCluster(a, b) : oldUri === newUri;
 }
 
 export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, keys: readonly string[]): string[] {

@@ -9,7 +9,7 @@ import { deleteEntry, getEntry, restoreEntry, upsertEntry, type RegistryEntry } 
 import { claimPitr, newClaimToken, pitrHolder, releasePitr } from "../registry/guard";
 import { pitrPolicyInputs, type PitrPolicyInputs } from "../schemas";
 import { agentStorageProblem, baseInProgress, clusterName, hasPitrBase, readPbmConfig, withPbmClient } from "../state/mongo";
-import { changedKeys, checkWith, isUnknown, pick, uriTarget } from "./common";
+import { changedKeys, checkWith, isUnknown, pick, sameTarget } from "./common";
 import { claimUnderRule, lastingBlockers, programBlockers, ruleError, ruleFailure, violationOn } from "../registry/rule";
 
 /** Stand-ins for values unknown during preview, so cross-field rules still run. */
@@ -231,7 +231,7 @@ export const pitrPolicy = {
 
   async diff(_id: string, olds: PitrPolicyOutputs, news: PitrPolicyInputs) {
     const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, [...DESIRED, "declaredBy"]);
-    const replaces = uriTarget(olds.mongodbUri) !== uriTarget(news.mongodbUri) ? ["mongodbUri"] : changed.includes("name") ? ["name"] : [];
+    const replaces = !sameTarget(olds.mongodbUri, news.mongodbUri) ? ["mongodbUri"] : changed.includes("name") ? ["name"] : [];
     return { changes: changed.length > 0 || replaces.length > 0 || olds.mongodbUri !== news.mongodbUri, replaces, deleteBeforeReplace: true };
   },
 

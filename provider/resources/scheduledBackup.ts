@@ -6,7 +6,7 @@ import { deleteEntry, getEntry, restoreEntry, upsertEntry, type Declaration, typ
 import { claimSchedule, newClaimToken, releaseSchedule } from "../registry/guard";
 import { scheduledBackupInputs, type ScheduledBackupInputs } from "../schemas";
 import { clusterName, withPbmClient } from "../state/mongo";
-import { changedKeys, checkWith, isUnknown, pick, uriTarget } from "./common";
+import { changedKeys, checkWith, isUnknown, pick, sameTarget } from "./common";
 import { claimUnderRule, lastingBlockers, programBlockers, ruleError, ruleFailure, violationOn } from "../registry/rule";
 
 /** Stand-ins for values unknown during preview, so cross-field rules still run. */
@@ -118,7 +118,7 @@ export const scheduledBackup = {
 
   async diff(_id: string, olds: ScheduledBackupOutputs, news: ScheduledBackupInputs) {
     const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, DESIRED);
-    const replaces = [...(uriTarget(olds.mongodbUri) !== uriTarget(news.mongodbUri) ? ["mongodbUri"] : []), ...(changed.includes("name") ? ["name"] : [])];
+    const replaces = [...(!sameTarget(olds.mongodbUri, news.mongodbUri) ? ["mongodbUri"] : []), ...(changed.includes("name") ? ["name"] : [])];
     return { changes: changed.length > 0 || replaces.length > 0 || olds.mongodbUri !== news.mongodbUri, replaces, deleteBeforeReplace: true };
   },
 

@@ -89,6 +89,16 @@ describe("diff decisions", () => {
     expect(d.deleteBeforeReplace).toBe(true);
   });
 
+  it("updates in place, not replaces, when a member is added to the seed list or the hosts are listed in another order", async () => {
+    const before = "mongodb://pbm:secret@mongo1:27017,mongo2:27017/?replicaSet=rs0";
+    const after = "mongodb://pbm:secret@mongo3:27017,mongo2:27017,mongo1:27017/?replicaSet=rs0";
+    const d = await scheduledBackup.diff("rs0/nightly", { mongodbUri: before, name: "nightly", schedule: "0 2 * * *", type: "logical", enabled: true, cluster: "rs0" } as never, { mongodbUri: after, name: "nightly", schedule: "0 2 * * *", type: "logical", enabled: true } as never);
+    expect(d).toMatchObject({ changes: true, replaces: [] });
+    // the same hosts under another replica set name are another cluster
+    const other = await scheduledBackup.diff("rs0/nightly", { mongodbUri: before, name: "nightly", schedule: "0 2 * * *", type: "logical", enabled: true, cluster: "rs0" } as never, { mongodbUri: before.replace("rs0", "rs1"), name: "nightly", schedule: "0 2 * * *", type: "logical", enabled: true } as never);
+    expect(other.replaces).toEqual(["mongodbUri"]);
+  });
+
   it("updates in place, not replaces, when only the password in mongodbUri rotates", async () => {
     const d = await backupLocation.diff("rs0/main", { ...loc, cluster: "rs0", storagePath: "s3://pbm-backups", adoptedChanges: [] }, { ...loc, mongodbUri: uri.replace("secret", "rotated") });
     expect(d).toMatchObject({ changes: true, replaces: [] });
