@@ -155,6 +155,15 @@ const profileName = () =>
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, "must be a pbm profile name (1-100 letters, digits, _ . -, starting with a letter or digit)")
     .refine((p) => p !== "main", { message: `must not be "main" (leave it unset for pbm's main storage)` });
 
+/** What a PitrPolicy and a ScheduledBackup both carry: who declared it, what the sdk found in its program, pbm's call limits. */
+const ruledResourceCommon = () => ({
+  declaredBy: declaredBy(),
+  programConflicts: programConflicts(),
+  programReleases: programConflicts(),
+  timeoutSec: timeoutSec().optional(),
+  pbmPath: pbmPath().optional(),
+});
+
 const compression = () => z.enum(COMPRESSIONS, { error: `must be one of ${COMPRESSIONS.join(", ")}` });
 
 const compressionLevel = () => ranged(-2, 65536, "", { int: true });
@@ -253,11 +262,7 @@ export function pitrPolicyInputs() {
         .strict()
         .optional(),
       name: z.string({ error: "must be a string" }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, "must be 1-100 letters, digits, _ . - starting with a letter or digit").default("pitr"),
-      declaredBy: declaredBy(),
-      programConflicts: programConflicts(),
-      programReleases: programConflicts(),
-      timeoutSec: timeoutSec().optional(),
-      pbmPath: pbmPath().optional(),
+      ...ruledResourceCommon(),
     })
     .strict()
     .superRefine((v, ctx) => checkCompressionLevel(v, ctx));
@@ -282,11 +287,7 @@ export function scheduledBackupInputs() {
       profile: profileName().optional(),
       retention: retention(),
       enabled: z.boolean({ error: "must be true or false" }).default(true),
-      declaredBy: declaredBy(),
-      programConflicts: programConflicts(),
-      programReleases: programConflicts(),
-      timeoutSec: timeoutSec().optional(),
-      pbmPath: pbmPath().optional(),
+      ...ruledResourceCommon(),
     })
     .strict()
     .superRefine((v, ctx) => {

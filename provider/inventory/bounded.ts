@@ -21,25 +21,17 @@ export const OUTPUT_LIMITS = {
  */
 export const MAX_OUTPUT_CHARS = 128 * 1024;
 
-export interface InventoryOutputs {
-  cluster: string;
-  configured: boolean;
-  /** The latest snapshots (up to OUTPUT_LIMITS.list), newest first as pbm lists them. */
-  snapshots: InventorySnapshot[];
-  /** The latest PITR ranges (up to OUTPUT_LIMITS.list), oldest first. */
-  pitrRanges: InventoryRange[];
-  /** The latest restorable windows (up to OUTPUT_LIMITS.list), oldest first. */
-  restorableWindows: TimeSpan[];
-  /** The latest gaps between windows (up to OUTPUT_LIMITS.list), oldest first. */
-  gaps: TimeSpan[];
-  latestRestorableWindow: TimeSpan | null;
+/**
+ * The inventory as state keeps it: the same fields, each list holding only its latest OUTPUT_LIMITS.list
+ * entries (snapshots newest first, the rest oldest first), plus figures over the whole history.
+ */
+export interface InventoryOutputs extends Inventory {
   /** Start of the oldest restorable window (over the whole history); null when nothing is restorable. */
   earliestRestorableTime: string | null;
   /** Counts over the whole history. */
   totals: { snapshots: number; snapshotSizeBytes: number; pitrRanges: number; unbackedPitrRanges: number; restorableWindows: number; gaps: number };
   /** True when a list above holds only the latest entries; the full lists: `pulumi-pbm inventory --json`, `getBackupInventory()`. */
   truncated: boolean;
-  pitr: Inventory["pitr"];
 }
 
 // Control characters would cost 6 characters each as JSON escapes; they become spaces.
