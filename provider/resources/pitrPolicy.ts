@@ -168,8 +168,10 @@ async function enable(admin: Db, i: PitrPolicyInputs, before: RegistryEntry | nu
     return base;
   } catch (err) {
     if (undoPitr) await tellUndone(err, i, await undoPitr());
-    await restoreEntry(admin, "pitrPolicy", i.name, before);
-    if (!holding) await releasePitr(admin, me, token);
+    // Putting the record back may fail for the same reason (a lost cluster): say so, never hide the cause.
+    await restoreEntry(admin, "pitrPolicy", i.name, before)
+      .then(() => (holding ? undefined : releasePitr(admin, me, token)))
+      .catch((e: Error) => tellUndone(err, i, `its record on the cluster could not be put back (${e.message.replace(/^\[PBMP-\d+\] /, "")}); the next pulumi up clears it`));
     throw err;
   }
 }

@@ -2,6 +2,7 @@
 // the package's runner (`pulumi-pbm scheduler`) executes it. Deleting it keeps every backup it made.
 import type { Db } from "mongodb";
 import { partyLabel, type RuleBlocker, type RuleParty } from "../core/pitrRule";
+import { PbmProviderError } from "../errors";
 import { deleteEntry, getEntry, restoreEntry, upsertEntry, type Declaration, type RegistryEntry } from "../registry";
 import { claimSchedule, newClaimToken, releaseSchedule } from "../registry/guard";
 import { scheduledBackupInputs, type ScheduledBackupInputs } from "../schemas";
@@ -79,8 +80,11 @@ async function enable(admin: Db, i: ScheduledBackupInputs, before: RegistryEntry
     await upsertEntry(admin, declaration(i, true, { token }));
     await releaseSchedule(admin, i.name, token);
   } catch (err) {
-    await restoreEntry(admin, "schedule", i.name, before);
-    if (!holding) await releaseSchedule(admin, i.name, before?.guardToken);
+    await restoreEntry(admin, "schedule", i.name, before)
+      .then(() => (holding ? undefined : releaseSchedule(admin, i.name, before?.guardToken)))
+      .catch((e: Error) => {
+        if (err instanceof PbmProviderError) err.tellLeft(`Its record on the cluster could not be put back (${e.message.replace(/^\[PBMP-\d+\] /, "")}); the next pulumi up clears it`);
+      });
     throw err;
   }
 }

@@ -65,10 +65,23 @@ export async function withPbmClient<T>(mongodbUri: string, fn: (admin: Db, clien
   entry.users++;
   try {
     const client = await entry.client;
-    return await fn(client.db("admin"), client);
+    return await fn(client.db("admin"), client).catch((cause: unknown) => {
+      if (!lostConnection(cause)) throw cause;
+      throw new PbmStateError("MONGO_UNREACHABLE", `lost the connection to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
+    });
   } finally {
     release(mongodbUri, entry);
   }
+}
+
+/** The driver's errors for a cluster gone away (network, server selection, a closed client), as opposed to a refused command. */
+const LOST = new Set(["MongoNetworkError", "MongoNetworkTimeoutError", "MongoServerSelectionError", "MongoTopologyClosedError", "MongoNotConnectedError", "MongoPoolClearedError"]);
+function lostConnection(err: unknown): boolean {
+  for (let e: unknown = err; e && typeof e === "object"; e = Object.getPrototypeOf(e)) {
+    const name = (e as { constructor?: { name?: string } }).constructor?.name;
+    if (name && LOST.has(name)) return true;
+  }
+  return false;
 }
 
 /** Closes every shared client now (tests, and callers that want to exit without waiting for the idle timer). */

@@ -54,7 +54,18 @@ export interface Sandbox {
   dataDir: string;
   /** Offline environment for Pulumi runs (file backend, passphrase, no update check, no plugin downloads). */
   pulumiEnv(): Record<string, string>;
+  /** Fault controls: kill a server (SIGKILL, no clean shutdown) and start it again on its port, data and keys. */
+  servers: { minio: ServerControl; ferretdb: Record<string, ServerControl> };
   stop(): Promise<void>;
+}
+
+/** One server the testbed started, for fault tests. */
+export interface ServerControl {
+  /** SIGKILLs the server process (not only its guard) and waits until its port is closed. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same data directory and credentials; waits until it answers. */
+  start(): Promise<void>;
+  readonly running: boolean;
 }
 
 export interface SandboxOptions {
@@ -124,10 +135,10 @@ function tcpOpen(port: number): Promise<boolean> {
 }
 
 /** One FerretDB (SQLite, SCRAM auth) under guard.js, without the shim or agents; `uriFor(port, direct)`. */
-export async function startFerret(name: string, dir: string, verbose: boolean) {
-  const port = await freePort();
+export async function startFerret(name: string, dir: string, verbose: boolean, again?: { port: number; password: string }) {
+  const port = again?.port ?? (await freePort());
   const user = "pbmadmin";
-  const password = randomBytes(12).toString("hex");
+  const password = again?.password ?? randomBytes(12).toString("hex");
   mkdirSync(path.join(dir, "sqlite"), { recursive: true });
   const exe = path.join(toolBinDir("ferretdb"), "ferretdb");
   const child = startGuarded(
@@ -152,7 +163,7 @@ export async function startFerret(name: string, dir: string, verbose: boolean) {
   const uriFor = (p: number, direct = true) => `mongodb://${user}:${password}@127.0.0.1:${p}/?replicaSet=${name}&authSource=admin${direct ? "&directConnection=true" : ""}`;
   await waitFor(`FerretDB (${name})`, child, () => tcpOpen(port));
   await waitFor(`FerretDB (${name}) hello`, child, () => helloSetName(uriFor(port), name));
-  return { upstreamUri: uriFor(port), port, uriFor, child };
+  return { upstreamUri: uriFor(port), port, password, uriFor, child };
 }
 
 async function helloSetName(uri: string, name: string): Promise<boolean> {
@@ -173,7 +184,7 @@ async function helloSetName(uri: string, name: string): Promise<boolean> {
 async function startCluster(name: string, dir: string, release: string, verbose: boolean) {
   const ferret = await startFerret(name, dir, verbose);
   try {
-    return await startAgents(name, ferret, release, verbose);
+    return { ...(await startAgents(name, ferret, release, verbose)), ferret: { dir, port: ferret.port, password: ferret.password, child: ferret.child } };
   } catch (err) {
     ferret.child.stdin?.end();
     throw err;
@@ -245,11 +256,11 @@ exit $code
   return dir;
 }
 
-async function startMinio(dir: string, verbose: boolean) {
-  const port = await freePort();
-  const consolePort = await freePort();
-  const accessKeyId = "pbm-" + randomBytes(4).toString("hex");
-  const secretAccessKey = randomBytes(16).toString("hex");
+async function startMinio(dir: string, verbose: boolean, again?: { port: number; consolePort: number; accessKeyId: string; secretAccessKey: string }) {
+  const port = again?.port ?? (await freePort());
+  const consolePort = again?.consolePort ?? (await freePort());
+  const accessKeyId = again?.accessKeyId ?? "pbm-" + randomBytes(4).toString("hex");
+  const secretAccessKey = again?.secretAccessKey ?? randomBytes(16).toString("hex");
   mkdirSync(path.join(dir, "minio"), { recursive: true });
   const exe = path.join(toolBinDir("minio"), "minio");
   const child = startGuarded(
@@ -271,7 +282,56 @@ async function startMinio(dir: string, verbose: boolean) {
     const res = await fetch(`${endpoint}/minio/health/ready`);
     return res.ok;
   });
-  return { s3: { endpoint, region: "us-east-1", accessKeyId, secretAccessKey }, child };
+  return { s3: { endpoint, region: "us-east-1", accessKeyId, secretAccessKey }, child, again: { port, consolePort, accessKeyId, secretAccessKey } };
+}
+
+/** The process ids whose parent is `pid` (Linux /proc). */
+function childPids(pid: number): number[] {
+  const { readdirSync } = require("node:fs") as typeof import("node:fs");
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ")".
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/**
+ * A server under guard.js that tests can kill and start again. kill() SIGKILLs the server itself (guard.js would
+ * stop it with SIGTERM, a clean shutdown), then the guard exits; start() runs `restart` and tracks the new guard.
+ */
+function serverControl(what: string, port: number, first: ChildProcess, children: ChildProcess[], restart: () => Promise<ChildProcess>): ServerControl {
+  let guard = first;
+  const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+  return {
+    get running() {
+      return alive(guard);
+    },
+    async kill() {
+      if (!alive(guard)) return;
+      const exited = new Promise<void>((resolve) => guard.once("exit", () => resolve()));
+      const servers = childPids(guard.pid!);
+      if (!servers.length) throw new Error(`${what}: cannot find the server process under its guard (pid ${guard.pid})`);
+      for (const pid of servers) process.kill(pid, "SIGKILL");
+      await exited;
+      const deadline = Date.now() + 10_000;
+      while (await tcpOpen(port)) {
+        if (Date.now() > deadline) throw new Error(`${what}: port ${port} still open 10 s after SIGKILL`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async start() {
+      if (alive(guard)) return;
+      guard = await restart();
+      children.push(guard);
+    },
+  };
 }
 
 /** Starts the servers on free loopback ports with data in a temp directory and waits until they answer. */
@@ -307,12 +367,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     for (const s of started) if (s.status === "fulfilled") children.push(...s.value.children);
     const failed = started.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;
-    const s3 = (await minio).s3;
+    const m = await minio;
+    const s3 = m.s3;
     const clusters: Record<string, Cluster> = {};
+    const ferretdb: Record<string, ServerControl> = {};
     for (const s of started.slice(1)) {
-      const c = (s as PromiseFulfilledResult<{ cluster: Cluster }>).value.cluster;
+      const { cluster: c, ferret } = (s as PromiseFulfilledResult<Awaited<ReturnType<typeof startCluster>>>).value;
       clusters[c.replSetName] = c;
+      ferretdb[c.replSetName] = serverControl(`FerretDB (${c.replSetName})`, ferret.port, ferret.child, children, async () => (await startFerret(c.replSetName, ferret.dir, verbose, ferret)).child);
     }
+    const servers = { minio: serverControl("MinIO", m.again.port, m.child, children, async () => (await startMinio(dataDir, verbose, m.again)).child), ferretdb };
     const pulumiBinDir = options.pulumi === false ? undefined : toolBinDir("pulumi");
     const pulumiHome = path.join(dataDir, "pulumi-home");
     const backend = path.join(dataDir, "pulumi-state");
@@ -327,6 +391,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       pbmBinDir,
       dataDir,
       pulumiEnv: () => pulumiOfflineEnv({ pulumiHome, backendDir: backend, pulumiBinDir }),
+      servers,
       stop,
     };
   } catch (err) {
