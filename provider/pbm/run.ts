@@ -18,6 +18,13 @@ export interface PbmRunOptions {
 }
 
 export const DEFAULT_TIMEOUT_SEC = 120;
+/** execa's default limit on one call's stdout, in MB; `PULUMI_PBM_MAX_OUTPUT_MB` sets another (a positive number). */
+export const DEFAULT_MAX_OUTPUT_MB = 100;
+
+function maxOutputMb(): number {
+  const v = Number(process.env.PULUMI_PBM_MAX_OUTPUT_MB);
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_MAX_OUTPUT_MB;
+}
 /** Node's timers hold at most 2^31-1 ms; a longer timeout would fire at once (1 ms), so none may exceed this. */
 const MAX_TIMEOUT_SEC = Math.floor((2 ** 31 - 1) / 1000);
 
@@ -44,11 +51,13 @@ export async function runPbmRaw(args: readonly string[], o: PbmRunOptions & { st
   const argv = [...args, "--out=json"];
   const shown = `pbm ${args.join(" ")}`;
   const exe = o.pbmPath ?? "pbm";
+  const maxMb = maxOutputMb();
   debug("run %s", shown);
   const r = await execa(exe, argv, {
     env: { PBM_MONGODB_URI: o.mongodbUri },
     input: o.stdin ?? "",
     timeout: timeoutSec * 1000,
+    maxBuffer: Math.floor(maxMb * 1e6),
     reject: false,
     stripFinalNewline: false,
   });
@@ -57,6 +66,14 @@ export async function runPbmRaw(args: readonly string[], o: PbmRunOptions & { st
   const secrets = [o.mongodbUri];
   if (r.timedOut)
     throw new PbmCommandError("PBM_TIMEOUT", `${shown} did not finish within ${timeoutSec}s`, undefined, "", true);
+  // A history too large to hold (pbm status lists every backup and PITR chunk): execa stopped reading and ended
+  // pbm. Say so, rather than fail later on a cut-off JSON or a RangeError from a string too long to build.
+  if (r.isMaxBuffer)
+    throw new PbmCommandError("PBM_OUTPUT", `${shown} printed more than ${maxMb} MB of JSON, more than pulumi-pbm reads from one pbm call`, undefined, "", false, {
+      solution:
+        "Prune old backups and PITR chunks with `pbm cleanup --older-than <date>` (a release without `cleanup`: `pbm delete-backup --older-than` and `pbm delete-pitr --older-than`), " +
+        "or read the inventory from the bucket with `pulumi-pbm inventory --from-storage`. PULUMI_PBM_MAX_OUTPUT_MB raises the limit if this machine has the memory.",
+    });
   const spawnCode = (r as { code?: string }).code;
   if (spawnCode === "ENOENT" || (r.exitCode === undefined && /ENOENT/.test(String((r as { originalMessage?: string }).originalMessage ?? ""))))
     throw new PbmCommandError("PBM_MISSING", `${exe} was not found`, undefined, "", false);
@@ -111,6 +128,9 @@ export function classifyFailure(message: string): { key: ErrorKey; solution?: st
   }
   if (dns) return { key: "MONGO_UNREACHABLE", solution: "A host name in mongodbUri does not resolve: check the hosts in the connection string and DNS on this machine." };
   if (mongo || /i\/o timeout|connection refused/i.test(message)) return { key: "MONGO_UNREACHABLE" };
+  // `config --file --wait` when no agent takes the resync (agents down or killed): pbm names only the operation.
+  if (/waiting for resync.*(Operation is in progress|timeout|deadline)/i.test(message))
+    return { key: "PBM_FAILED", solution: "No pbm-agent finished the resync of the storage config in time: check that pbm-agent runs on every member (`pbm status`), or raise resyncTimeoutSec, then rerun." };
   if (/agent|no progress from leader|heartbeat|stale|pre-check/i.test(message)) return { key: "PBM_FAILED" };
   return { key: "PBM_FAILED", solution: "pbm refused the request as given; see its message above." };
 }

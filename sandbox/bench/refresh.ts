@@ -6,10 +6,12 @@
 //   - cold start: node loading the sdk / the provider, against node loading @pulumi/pulumi alone.
 // Sections: fleet (N clusters x 4 resources: create, no-change up, preview, refresh, destroy), inventory
 // (2k/100k/200k PITR ranges: pbm status, the provider's inventory, state size, up and refresh), cold start, and
-// a place for the scheduler (1,000 schedules; added later).
+// the scheduler (1,000 schedules: the first pass after declaring them, a pass with nothing due, a pass with a
+// handful due; floor: connect plus one find of the registry). Only the selected sections' clusters start.
 //   npm run bench                                    defaults below (10 clusters, ranges 2,000 and 20,000)
 //   BENCH_CLUSTERS=50 npm run bench                  the issue's fleet (see docs/SCALE.md for what it costs)
 //   BENCH_RANGES=2000,100000,200000 BENCH_SNAPSHOTS=1000 BENCH_SECTIONS=fleet,inventory,coldstart
+//   BENCH_SECTIONS=scheduler BENCH_SCHEDULES=1000 npm run bench      the scheduler alone (one cluster, about 1.5 minutes)
 import { execFile, execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +21,9 @@ import { inventoryOutputs, readInventory } from "../../provider/inventory";
 import { statusOut } from "../../provider/pbm/output";
 import { parsePbmJson } from "../../provider/pbm/run";
 import { inventoryFromStatus } from "../../provider/inventory";
+import { runDueJobs } from "../../provider/ops/scheduler";
+import { SCHEDULES, upsertEntry } from "../../provider/registry";
+import { closePbmClients, withPbmClient } from "../../provider/state/mongo";
 import { clock } from "../pbm-sim/control";
 import { PulumiStackCli, sandboxCliEnv } from "../stack/cli";
 import { readPbmCalls, REPO_ROOT, startSandbox, type Sandbox } from "../testbed";
@@ -205,16 +210,105 @@ function coldStart() {
   report(`| pulumi-pbm/provider | ${provider.toFixed(0)} ms | ${ratio(provider, bare)} vs node alone |`);
 }
 
-async function scheduler(_sb: Sandbox) {
-  // The scheduler section (1,000 schedules on the runner, with its own floor) is added here by the scheduler's owner.
-  report(`\n## scheduler: not measured yet (1,000 schedules; to be added)`);
+const SCHEDULES_N = Number(process.env.BENCH_SCHEDULES ?? 1000);
+
+/**
+ * The runner (`runDueJobs`, as `pulumi-pbm scheduler --once` runs it) over 1,000 declared schedules on one
+ * cluster. Floor: connect plus one `find` of the registry (a new client each time, as each pass connects).
+ * Every pass starts with no shared client, so it pays the same connect. Daily crons at distinct times, none
+ * firing within two hours of the run; "a handful due" backdates 5 entries by a day while a PitrPolicy is
+ * enabled, so each is due, leased, checked against PMM's rule and recorded as skipped (no pbm backup runs).
+ */
+async function scheduler(sb: Sandbox, name: string) {
+  report(`\n## scheduler: ${SCHEDULES_N} schedules on one cluster (runDueJobs, a fresh connection per pass)`);
+  const uri = sb.clusters[name].mongodbUri;
+  const client = new MongoClient(uri);
+  const registry = client.db("admin").collection<{ _id: string }>(SCHEDULES);
+  const hour = new Date().getUTCHours();
+  const declare = async (createdAt: Date) => {
+    await registry.deleteMany({});
+    const docs = Array.from({ length: SCHEDULES_N }, (_, i) => ({
+      _id: `schedule/s${i}`,
+      kind: "schedule",
+      name: `s${i}`,
+      enabled: true,
+      cron: `${i % 60} ${(hour + 2 + Math.floor(i / 60)) % 24} * * *`,
+      backup: { type: "logical", compression: "s2" },
+      retention: { count: 7 },
+      declaredBy: { project: "bench", stack: "scheduler", urn: `urn:pulumi:scheduler::bench::pulumi-nodejs:dynamic/pbm:ScheduledBackup::s${i}` },
+      createdAt,
+      updatedAt: createdAt,
+    }));
+    for (let i = 0; i < docs.length; i += 500) await registry.insertMany(docs.slice(i, i + 500) as never);
+  };
+  const floor = async () =>
+    (
+      await timed(async () => {
+        const c = new MongoClient(uri);
+        await c.connect();
+        await c.db("admin").collection(SCHEDULES).find({}).toArray();
+        await c.close();
+      })
+    )[1];
+  const pass = async () => {
+    await closePbmClients();
+    return timed(() => runDueJobs({ mongodbUri: uri, holder: "bench" }));
+  };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const row = (what: string, ms: number, fl: number, note = "") => report(`| ${what} | ${ms.toFixed(0)} ms | ${fl.toFixed(0)} ms | ${(ms - fl).toFixed(0)} ms | ${ratio(ms, fl)} | ${note} |`);
+  try {
+    await client.connect();
+    await declare(new Date());
+    await floor(); // warm up both paths once (module loading, first connection)
+    await pass();
+    report(`| pass | time (median) | floor (connect + find) | beyond floor | vs floor | |`);
+    report(`| --- | --- | --- | --- | --- | --- |`);
+    // The first pass after declaring: every entry gets its nextRunAt.
+    const first: number[] = [];
+    const firstFloor: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      await declare(new Date());
+      firstFloor.push(await floor());
+      const [r, ms] = await pass();
+      if (r.length) throw new Error(`bench: nothing should be due, got ${JSON.stringify(r[0])}`);
+      first.push(ms);
+    }
+    row("first pass after declaring", median(first), median(firstFloor), `${SCHEDULES_N} nextRunAt written`);
+    // Nothing due.
+    const idle: number[] = [];
+    const idleFloor: number[] = [];
+    for (let k = 0; k < 7; k++) {
+      idleFloor.push(await floor());
+      const [r, ms] = await pass();
+      if (r.length) throw new Error(`bench: nothing should be due, got ${JSON.stringify(r[0])}`);
+      idle.push(ms);
+    }
+    row("nothing due", median(idle), median(idleFloor));
+    // A handful due, each skipped under PMM's rule (an enabled PitrPolicy on the cluster).
+    await withPbmClient(uri, (admin) => upsertEntry(admin, { kind: "pitrPolicy", name: "bench-pitr", enabled: true, declaredBy: { project: "bench", stack: "pitr" } }));
+    const due: number[] = [];
+    const dueFloor: number[] = [];
+    const handful = Array.from({ length: 5 }, (_, i) => `schedule/s${i * 97}`);
+    for (let k = 0; k < 3; k++) {
+      await registry.updateMany({ _id: { $in: handful } }, { $set: { createdAt: new Date(Date.now() - 25 * 3600_000) }, $unset: { "run.lastFireTime": "" } });
+      dueFloor.push(await floor());
+      const [r, ms] = await pass();
+      if (r.length !== handful.length || r.some((x) => x.result !== "skipped")) throw new Error(`bench: expected ${handful.length} skips, got ${JSON.stringify(r)}`);
+      due.push(ms);
+    }
+    row(`${handful.length} due (skipped under PMM's rule)`, median(due), median(dueFloor), "lease, rule check and record per due job");
+  } finally {
+    await registry.deleteMany({}).catch(() => undefined);
+    await client.close();
+    await closePbmClients();
+  }
 }
 
 async function main() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   const started = performance.now();
   const names = Array.from({ length: N }, (_, i) => `bench${i}`);
-  const all = SECTIONS.has("inventory") ? [...names, "benchinv"] : names;
+  const all = [...(SECTIONS.has("fleet") ? names : []), ...(SECTIONS.has("inventory") ? ["benchinv"] : []), ...(SECTIONS.has("scheduler") ? ["benchsched"] : [])];
   console.log(`starting ${all.length} clusters (FerretDB + simulated agents each) and MinIO...`);
   const [sb, startMs] = await timed(() => startSandbox({ replSets: all, pulumi: true }));
   process.env.PATH = `${sb.pbmBinDir}${path.delimiter}${process.env.PATH}`;
@@ -227,7 +321,7 @@ async function main() {
     if (SECTIONS.has("fleet")) await fleet(sb, names);
     if (SECTIONS.has("inventory")) await inventory(sb, "benchinv");
     if (SECTIONS.has("coldstart")) coldStart();
-    if (SECTIONS.has("scheduler")) await scheduler(sb);
+    if (SECTIONS.has("scheduler")) await scheduler(sb, "benchsched");
   } finally {
     await sb.stop();
   }
