@@ -98,7 +98,8 @@ export async function pitrHolder(admin: Db): Promise<RuleParty | undefined> {
  * existed, and pbm's own `pitr.enabled`. Claims that can never be live again are dropped on the way.
  */
 export async function readRuleState(admin: Db, livePitr: boolean): Promise<RuleState> {
-  const [g, entries] = [await readGuard(admin), await listEntries(admin)];
+  // Only entries that can hold a claim or count under the rule: enabled or pending schedules and PitrPolicies.
+  const [g, entries] = [await readGuard(admin), await listEntries(admin, { kind: { $in: ["schedule", "pitrPolicy"] }, $or: [{ enabled: true }, { pending: true }] })];
   const byId = new Map<string, RegistryEntry>(entries.map((e) => [e._id, e]));
   const holds = (e: RegistryEntry | undefined, token: string) => !!e && e.guardToken === token && (e.enabled || !!e.pending);
 

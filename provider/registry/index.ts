@@ -76,8 +76,9 @@ export async function getEntry(admin: Db, kind: EntryKind, name: string): Promis
 }
 
 /** Every entry in the registry; a document that does not parse as an entry is left out. */
-export async function listEntries(admin: Db): Promise<RegistryEntry[]> {
-  const docs = await admin.collection<{ _id: string }>(SCHEDULES).find({}).toArray();
+/** The registry's entries (those matching `filter`, a MongoDB query on the entry documents). */
+export async function listEntries(admin: Db, filter: Record<string, unknown> = {}): Promise<RegistryEntry[]> {
+  const docs = await admin.collection<{ _id: string }>(SCHEDULES).find(filter).toArray();
   const entry = entrySchema();
   const out: RegistryEntry[] = [];
   for (const d of docs) {
