@@ -166,4 +166,42 @@ describe("call economy through the provider", () => {
     expect(outs.totals).toMatchObject({ pitrRanges: 200_000, snapshots: 10_000 });
     expect(outs.truncated).toBe(true);
   });
+
+  it("takes a 200,000-range history through pulumi up and refresh, and keeps the state within its bound", async () => {
+    // Given a cluster whose pbm status lists 200,000 ranges and 10,000 snapshots (10 MB of JSON): a pbm that prints
+    // that for `status` and runs the sandbox's real pbm for everything else (the real one would read 200,000 chunks
+    // from FerretDB at about 1,000 a second)
+    const sb = sandbox();
+    const dir = mkdtempSync(path.join(tmpdir(), "pbm-big-"));
+    writeFileSync(path.join(dir, "status.json"), bigStatus(200_000, 10_000) + "\n");
+    const big = path.join(dir, "pbm");
+    writeFileSync(big, `#!/bin/sh\nif [ "$1" = status ]; then exec cat ${JSON.stringify(path.join(dir, "status.json"))}; fi\nexec ${JSON.stringify(path.join(sb.pbmBinDir, "pbm"))} "$@"\n`);
+    chmodSync(big, 0o755);
+    const stack = await cliStack({
+      sandbox: sb,
+      projectDir: "test/scale/program",
+      stackName: "history",
+      config: {
+        clusters: { value: JSON.stringify([{ name: "scaleA", uri: sb.clusters.scaleA.mongodbUri }]), secret: true },
+        s3: { value: JSON.stringify({ endpoint: sb.s3.endpoint, accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey }), secret: true },
+        count: { value: "1" },
+        bucket: { value: "scale" },
+        schedules: { value: "false" },
+        pbmPath: { value: big },
+      },
+    });
+    // When it is deployed and refreshed
+    const up = await stack.up();
+    const refresh = await stack.refresh();
+    // Then both succeed, and the state holds the bounded summary of the whole history
+    expect(up.exitCode).toBe(0);
+    expect(refresh.exitCode).toBe(0);
+    const state = JSON.parse(await stack.exportState());
+    const inventory = state.deployment.resources.find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic/pbm:BackupInventory");
+    expect(inventory.outputs.totals).toMatchObject({ pitrRanges: 200_000, snapshots: 10_000 });
+    expect(inventory.outputs.truncated).toBe(true);
+    expect(JSON.stringify(inventory.outputs).length).toBeLessThanOrEqual(MAX_OUTPUT_CHARS);
+    console.log(`200,000 ranges through the pulumi command: up ${(up.durationMs / 1000).toFixed(1)} s, refresh ${(refresh.durationMs / 1000).toFixed(1)} s, whole state ${(JSON.stringify(state).length / 1024).toFixed(1)} KiB`);
+    expect((await stack.destroy()).exitCode).toBe(0);
+  });
 });

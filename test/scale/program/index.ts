@@ -1,6 +1,6 @@
 // N clusters x 4 resources, the shape the scale test and `npm run bench` drive through the pulumi command.
 // Config: `clusters` (secret JSON [{ name, uri }]), `s3` (secret JSON { endpoint, accessKeyId, secretAccessKey }),
-// `bucket`; `schedules: false` leaves the ScheduledBackups out; `noop: true` declares the same number of no-op dynamic resources instead (the bench's engine floor).
+// `bucket`; `pbmPath` (the PitrPolicy's and the inventory's pbm); `schedules: false` leaves the ScheduledBackups out; `noop: true` declares the same number of no-op dynamic resources instead (the bench's engine floor).
 import * as pulumi from "@pulumi/pulumi";
 import { BackupInventory, BackupLocation, PitrPolicy, ScheduledBackup } from "pulumi-pbm";
 
@@ -9,6 +9,7 @@ const clusters = config.requireSecretObject<{ name: string; uri: string }[]>("cl
 const s3 = config.requireSecretObject<{ endpoint: string; accessKeyId: string; secretAccessKey: string }>("s3");
 const count = config.requireNumber("count");
 const bucket = config.require("bucket");
+const pbmPath = config.get("pbmPath");
 
 // A dynamic resource whose provider does nothing: the same engine path (serialised provider, provider host,
 // secret inputs) without pbm or MongoDB.
@@ -46,8 +47,8 @@ for (let i = 0; i < count; i++) {
     endpointUrl: s3.apply((x) => x.endpoint),
     credentials: s3.apply((x) => ({ accessKeyId: x.accessKeyId, secretAccessKey: x.secretAccessKey })),
   });
-  const pitr = new PitrPolicy(`pitr-${i}`, { mongodbUri: uri, oplogSpanMin: 10, takeBaseSnapshot: false }, { dependsOn: [location] });
+  const pitr = new PitrPolicy(`pitr-${i}`, { mongodbUri: uri, oplogSpanMin: 10, takeBaseSnapshot: false, ...(pbmPath ? { pbmPath } : {}) }, { dependsOn: [location] });
   if (config.getBoolean("schedules") !== false)
     new ScheduledBackup(`nightly-${i}`, { mongodbUri: uri, name: "nightly", schedule: "0 2 * * *", enabled: false }, { dependsOn: [location] });
-  windows.push(BackupInventory.get(`inventory-${i}`, { mongodbUri: uri }, { dependsOn: [pitr] }).latestRestorableWindow);
+  windows.push(BackupInventory.get(`inventory-${i}`, { mongodbUri: uri, ...(pbmPath ? { pbmPath } : {}) }, { dependsOn: [pitr] }).latestRestorableWindow);
 }
