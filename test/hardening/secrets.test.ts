@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupInventory, backupLocation, pitrPolicy, scheduledBackup } from "../../provider";
 import { runPbmRaw } from "../../provider/pbm/run";
 import { REPO_ROOT, readPbmCalls, toolBinDir } from "../../sandbox/testbed";
-import { createBucket } from "../helpers/pbmSim";
+import { createBucket, locationInputs } from "../helpers/pbmSim";
 import { useSandbox } from "../helpers/sandbox";
 
 /** Every file under `dir` (recursively) with its kind. */
@@ -56,18 +56,7 @@ describe("secrets on error paths", () => {
   };
 
   const location = (extra: Record<string, unknown> = {}) =>
-    ({
-      mongodbUri: sandbox().cluster.mongodbUri,
-      bucket: "pbm-backups",
-      prefix: "secrets",
-      region: "us-east-1",
-      endpointUrl: sandbox().s3.endpoint,
-      forcePathStyle: true,
-      insecureSkipTLSVerify: false,
-      resyncTimeoutSec: 60,
-      credentials: { accessKeyId: sandbox().s3.accessKeyId, secretAccessKey: sandbox().s3.secretAccessKey },
-      ...extra,
-    }) as never;
+    ({ ...locationInputs(sandbox().s3, sandbox().cluster.mongodbUri, "secrets"), ...extra }) as never;
 
   const runCli = (argv: string[], env: Record<string, string>) =>
     new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve) => {

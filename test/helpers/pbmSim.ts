@@ -72,3 +72,18 @@ export function s3ConfigYaml(s3: S3Endpoint, bucket: string, prefix: string, ext
       secret-access-key: ${s3.secretAccessKey}
 ${extra}`;
 }
+
+/** A BackupLocation's checked inputs for the sandbox's bucket `pbm-backups` under `prefix`, as check would hand them to create. */
+export function locationInputs(s3: S3Endpoint, mongodbUri: string, prefix: string) {
+  return {
+    mongodbUri,
+    bucket: "pbm-backups",
+    prefix,
+    region: "us-east-1",
+    endpointUrl: s3.endpoint,
+    forcePathStyle: true,
+    insecureSkipTLSVerify: false,
+    resyncTimeoutSec: 60,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  };
+}

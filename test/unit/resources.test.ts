@@ -3,23 +3,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { backupLocation, pitrPolicy, scheduledBackup } from "../../provider";
 import { pbm } from "../../provider/pbm/commands";
 import { clock } from "../../sandbox/pbm-sim/control";
-import { createBucket, lastJson, runPbm, s3ConfigYaml } from "../helpers/pbmSim";
+import { createBucket, lastJson, locationInputs, runPbm, s3ConfigYaml } from "../helpers/pbmSim";
 import { useSandbox } from "../helpers/sandbox";
 
 describe("resource handlers", () => {
   const sandbox = useSandbox();
   const uri = () => sandbox().cluster.mongodbUri;
-  const location = () => ({
-    mongodbUri: uri(),
-    bucket: "pbm-backups",
-    prefix: "moved",
-    region: "us-east-1",
-    endpointUrl: sandbox().s3.endpoint,
-    forcePathStyle: true,
-    insecureSkipTLSVerify: false,
-    resyncTimeoutSec: 60,
-    credentials: { accessKeyId: sandbox().s3.accessKeyId, secretAccessKey: sandbox().s3.secretAccessKey },
-  });
+  const location = () => locationInputs(sandbox().s3, uri(), "moved");
 
   beforeAll(async () => {
     await createBucket(sandbox().s3, "pbm-backups");
