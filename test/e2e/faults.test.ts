@@ -298,9 +298,13 @@ exec ${JSON.stringify(path.join(sb.pbmBinDir, "pbm"))} "$@"
       await record("failing backup (after create)", "-", async (t) => {
         await configureSimulator(uri("rs1"), { faults: { failBackups: { count: 1, message: "mongodump: read tcp: connection reset by peer" } } });
         await fresh.configSet("pitr", "true");
+        // The cluster's clock stands still during this up, so the base fails after it, however slow the machine.
+        const at = await clock.now(uri("rs1"));
+        await clock.set(uri("rs1"), at);
         const first = await fresh.up();
         t.failed(first);
         const base = (await fresh.outputs()).baseSnapshot as string;
+        await clock.run(uri("rs1"), 1, at);
         // pbm list shows finished backups only: read the failed one from pbm's own collection.
         await eventually("the base to fail", async () => (await withPbmClient(uri("rs1"), (admin) => admin.collection("pbmBackups").findOne({ name: base })))?.status === "error");
         await configureSimulator(uri("rs1"), { faults: {} });
