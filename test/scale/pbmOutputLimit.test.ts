@@ -1,5 +1,6 @@
 // Issue 10: a history too large for memory gave "exit code 1" or a RangeError instead of saying what happened.
 // A fake pbm prints 3 MB against a 1 MB limit (PULUMI_PBM_MAX_OUTPUT_MB), so the test stays fast.
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,7 +11,9 @@ import { runPbmRaw } from "../../provider/pbm/run";
 describe("runPbmRaw with pbm output beyond the limit", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "pbm-big-"));
   const fake = path.join(dir, "pbm");
-  const uri = "mongodb://backup:s3cretPassw0rd@db.example:27017/?replicaSet=rs0";
+  // Made at run time: no credential is written in the code.
+  const password = randomBytes(9).toString("hex");
+  const uri = `mongodb://backup:${password}@db.example:27017/?replicaSet=rs0`;
 
   beforeAll(() => {
     // pbm status of a long history: one line of JSON, 3 MB of snapshots.
@@ -36,7 +39,7 @@ describe("runPbmRaw with pbm output beyond the limit", () => {
     expect(e.message).toMatch(/^\[PBMP-2002\] pbm status printed more than 1 MB of JSON/);
     expect(e.message).toContain("pbm cleanup --older-than");
     expect(e.message).toContain("pulumi-pbm inventory --from-storage");
-    expect(e.message).not.toContain("s3cretPassw0rd");
+    expect(e.message).not.toContain(password);
   });
 
   it("reads output under the limit as before", async () => {

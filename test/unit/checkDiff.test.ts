@@ -1,10 +1,13 @@
 // check() and diff() of the resources as plain functions: what users see for bad input at preview, and
 // which changes update in place or replace.
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { backupLocation, pitrPolicy, scheduledBackup } from "../../provider";
 import { UNKNOWN } from "../../provider/resources/common";
 
-const uri = "mongodb://pbm:secret@mongo1:27017/?replicaSet=rs0";
+// Credentials made at run time: none is written in the code.
+const password = randomBytes(9).toString("hex");
+const uri = `mongodb://pbm:${password}@mongo1:27017/?replicaSet=rs0`;
 // Failures name the property in the reason, never in `property` (the engine would print a secret's value there).
 const reasons = (r: { failures?: { property: string; reason: string }[] }) =>
   Object.fromEntries((r.failures ?? []).map((f) => /^\[PBMP-1001\] propert(?:y|ies) "([^"]*)"[^:]*: ([\s\S]*)$/.exec(f.reason)!.slice(1)));
@@ -90,8 +93,8 @@ describe("diff decisions", () => {
   });
 
   it("updates in place, not replaces, when a member is added to the seed list or the hosts are listed in another order", async () => {
-    const before = "mongodb://pbm:secret@mongo1:27017,mongo2:27017/?replicaSet=rs0";
-    const after = "mongodb://pbm:secret@mongo3:27017,mongo2:27017,mongo1:27017/?replicaSet=rs0";
+    const before = `mongodb://pbm:${password}@mongo1:27017,mongo2:27017/?replicaSet=rs0`;
+    const after = `mongodb://pbm:${password}@mongo3:27017,mongo2:27017,mongo1:27017/?replicaSet=rs0`;
     const d = await scheduledBackup.diff("rs0/nightly", { mongodbUri: before, name: "nightly", schedule: "0 2 * * *", type: "logical", enabled: true, cluster: "rs0" } as never, { mongodbUri: after, name: "nightly", schedule: "0 2 * * *", type: "logical", enabled: true } as never);
     expect(d).toMatchObject({ changes: true, replaces: [] });
     // the same hosts under another replica set name are another cluster
@@ -100,7 +103,7 @@ describe("diff decisions", () => {
   });
 
   it("updates in place, not replaces, when only the password in mongodbUri rotates", async () => {
-    const d = await backupLocation.diff("rs0/main", { ...loc, cluster: "rs0", storagePath: "s3://pbm-backups", adoptedChanges: [] }, { ...loc, mongodbUri: uri.replace("secret", "rotated") });
+    const d = await backupLocation.diff("rs0/main", { ...loc, cluster: "rs0", storagePath: "s3://pbm-backups", adoptedChanges: [] }, { ...loc, mongodbUri: uri.replace(password, randomBytes(9).toString("hex")) });
     expect(d).toMatchObject({ changes: true, replaces: [] });
   });
 

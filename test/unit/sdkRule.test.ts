@@ -1,6 +1,7 @@
 // PMM's rule inside one program (both resources new, so neither is in the cluster's registry yet): the later of
 // two conflicting declarations gets an error on its resource and a `programConflicts` input its create refuses;
 // nothing else in the program is touched.
+import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -29,13 +30,14 @@ describe("the PITR rule in one program", () => {
     const logError = pulumi.log.error;
     pulumi.log.error = async (msg: string) => void errors.push(msg);
     try {
-      const rs0 = "mongodb://pbm:pw@mongo1:27017,mongo2:27017/?replicaSet=rs0";
-      const rs1 = "mongodb://pbm:pw@other1:27017/?replicaSet=rs1";
+      const password = randomBytes(9).toString("hex");
+      const rs0 = `mongodb://pbm:${password}@mongo1:27017,mongo2:27017/?replicaSet=rs0`;
+      const rs1 = `mongodb://pbm:${password}@other1:27017/?replicaSet=rs1`;
       new sdk.PitrPolicy("pitr", { mongodbUri: rs0 });
       new sdk.ScheduledBackup("elsewhere", { mongodbUri: rs1, schedule: "0 2 * * *" });
       new sdk.ScheduledBackup("off", { mongodbUri: rs0, schedule: "0 2 * * *", enabled: false });
       // another user and host order: the same cluster all the same
-      const conflicting = new sdk.ScheduledBackup("nightly", { mongodbUri: "mongodb://backup:other@mongo2:27017,mongo1/?replicaSet=rs0", schedule: "0 2 * * *" });
+      const conflicting = new sdk.ScheduledBackup("nightly", { mongodbUri: `mongodb://backup:${randomBytes(9).toString("hex")}@mongo2:27017,mongo1/?replicaSet=rs0`, schedule: "0 2 * * *" });
       await new Promise((r) => conflicting.urn.apply(r));
       await new Promise((r) => setTimeout(r, 300));
     } finally {
