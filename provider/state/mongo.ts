@@ -76,7 +76,16 @@ export async function withPbmClient<T>(mongodbUri: string, fn: (admin: Db, clien
 
 /** The driver's errors for a cluster gone away (network, server selection, a closed client), as opposed to a refused command. */
 const LOST = new Set(["MongoNetworkError", "MongoNetworkTimeoutError", "MongoServerSelectionError", "MongoTopologyClosedError", "MongoNotConnectedError", "MongoPoolClearedError"]);
-function lostConnection(err: unknown): boolean {
+/**
+ * Node's own socket errors. The driver lets some through unwrapped: a write that waits for `drain` on a socket
+ * the server has just closed rejects with the socket's EPIPE ("This socket has been ended by the other party").
+ */
+const SOCKET_CODES = new Set(["EPIPE", "ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ERR_SOCKET_CLOSED", "ERR_STREAM_DESTROYED", "ERR_STREAM_WRITE_AFTER_END"]);
+
+export function lostConnection(err: unknown): boolean {
+  if (!err || typeof err !== "object") return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && SOCKET_CODES.has(code)) return true;
   for (let e: unknown = err; e && typeof e === "object"; e = Object.getPrototypeOf(e)) {
     const name = (e as { constructor?: { name?: string } }).constructor?.name;
     if (name && LOST.has(name)) return true;

@@ -2,7 +2,9 @@
 // resync used to be told to "check that pbm-agent runs on every member". Texts are pbm's (and the simulated
 // agents', sandbox/pbm-sim/world.ts storageFaultText, which copy pbm 2.14's).
 import { describe, expect, it } from "vitest";
+import { MongoNetworkError, MongoServerError } from "mongodb";
 import { classifyFailure } from "../../provider/pbm/run";
+import { lostConnection } from "../../provider/state/mongo";
 
 describe("classifyFailure", () => {
   it.each([
@@ -19,5 +21,17 @@ describe("classifyFailure", () => {
     expect(r.key).toBe(key);
     if (solution) expect(r.solution).toMatch(solution);
     else expect(r.solution ?? "").not.toMatch(/storage|bucket/);
+  });
+});
+
+describe("lostConnection", () => {
+  it("counts the socket's own EPIPE, which the driver passes through unwrapped, as a lost connection", () => {
+    const epipe = Object.assign(new Error("This socket has been ended by the other party"), { code: "EPIPE" });
+    expect(lostConnection(epipe)).toBe(true);
+    expect(lostConnection(new MongoNetworkError("connection 3 to 127.0.0.1:1 closed"))).toBe(true);
+  });
+  it("leaves a refused command alone", () => {
+    expect(lostConnection(new MongoServerError({ errmsg: "not authorized on admin", code: 13 }))).toBe(false);
+    expect(lostConnection(new Error("E11000 duplicate key"))).toBe(false);
   });
 });
