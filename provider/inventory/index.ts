@@ -9,7 +9,7 @@
 import { ERROR_CODES, PbmProviderError } from "../errors";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
 import type { Status } from "../pbm/output";
-import { RUNS } from "../registry";
+import { makersOfBackups } from "../registry";
 import { clusterName, withPbmClient } from "../state/mongo";
 
 export interface InventorySnapshot {
@@ -196,8 +196,7 @@ export async function emptyInventory(mongodbUri: string): Promise<Inventory> {
 /** Reads the inventory of the cluster the URI reaches. */
 export async function readInventory(o: PbmRunOptions): Promise<Inventory> {
   const { cluster, madeBy } = await withPbmClient(o.mongodbUri, async (admin) => {
-    const runs = await admin.collection<{ _id: string; scheduleId: string }>(RUNS).find({}, { projection: { scheduleId: 1 } }).toArray();
-    return { cluster: await clusterName(admin), madeBy: new Map(runs.map((r) => [String(r._id), String(r.scheduleId).replace(/^[^/]+\//, "")])) };
+    return { cluster: await clusterName(admin), madeBy: await makersOfBackups(admin) };
   });
   const st = await pbm.status(o, ["backups", "pitr"]);
   return inventoryFromStatus(cluster, st, madeBy);

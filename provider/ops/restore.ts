@@ -3,6 +3,8 @@
 import { PbmInputError, PbmStateError } from "../errors";
 import { readInventory, type Inventory } from "../inventory";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
+import { systemClock } from "../core/time";
+import { follow } from "./follow";
 
 export interface RestoreResult {
   name: string;
@@ -15,7 +17,6 @@ export interface RestoreResult {
   note?: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const toSec = (iso: string) => Date.parse(iso) / 1000;
 const pbmTime = (d: Date) => d.toISOString().slice(0, 19);
 
@@ -56,20 +57,20 @@ export function afterRestoreNote(pitrWasEnabled: boolean, pitrEnabledNow: boolea
   );
 }
 
-async function follow(name: string, o: PbmRunOptions, onProgress: (line: string) => void, timeoutSec: number): Promise<{ status: "done" | "error"; error?: string }> {
-  const deadline = Date.now() + timeoutSec * 1000;
-  let last = "";
-  for (;;) {
-    const d = await pbm.describeRestore(name, o).catch(() => undefined);
-    if (d && d.status !== last) {
-      onProgress(`restore ${name}: ${d.status}`);
-      last = d.status;
-    }
-    if (d?.status === "done") return { status: "done" };
-    if (d?.status === "error") return { status: "error", error: d.error };
-    if (Date.now() > deadline) throw new PbmStateError("PBM_TIMEOUT", `restore ${name} did not finish within ${timeoutSec}s (last status: ${last || "unknown"})`, { solution: "Follow it with `pbm describe-restore " + name + "` and `pbm logs`." });
-    await sleep(1000);
-  }
+/** Follows a restore to its end; throws when it outlasts `timeoutSec` or describing it keeps failing. */
+async function followRestore(name: string, o: PbmRunOptions, onProgress: (line: string) => void, timeoutSec: number): Promise<{ status: "done" | "error"; error?: string }> {
+  const end = await follow({
+    describe: () => pbm.describeRestore(name, o),
+    final: ["done", "error"],
+    timeoutSec,
+    pollMs: 1000,
+    sleep: systemClock.sleep,
+    onStatus: (d) => onProgress(`restore ${name}: ${d.status}`),
+  });
+  if (end.ended === "lost") throw end.error;
+  if (end.ended === "timeout")
+    throw new PbmStateError("PBM_TIMEOUT", `restore ${name} did not finish within ${timeoutSec}s (last status: ${end.last?.status || "unknown"})`, { solution: "Follow it with `pbm describe-restore " + name + "` and `pbm logs`." });
+  return end.last.status === "done" ? { status: "done" } : { status: "error", error: end.last.error };
 }
 
 /** Reads pbm's PITR setting after a restore, with the note for the operator when pbm turned it off. */
@@ -97,7 +98,7 @@ export async function restoreToPointInTime(
   }
   progress(`restoring cluster "${inv.cluster}" to ${o.to.toISOString()}`);
   const started = await pbm.restore(o, { time: pbmTime(o.to), namespaces: o.namespaces });
-  const end = await follow(started.name, o, progress, o.timeoutSec ?? 3600);
+  const end = await followRestore(started.name, o, progress, o.timeoutSec ?? 3600);
   return { name: started.name, target: o.to.toISOString(), ...end, ...(await pitrAfter(inv, o)) };
 }
 
@@ -114,6 +115,6 @@ export async function restoreBackup(
   }
   progress(`restoring cluster "${inv.cluster}" from snapshot ${o.backup}`);
   const started = await pbm.restore(o, { backup: o.backup, namespaces: o.namespaces });
-  const end = await follow(started.name, o, progress, o.timeoutSec ?? 3600);
+  const end = await followRestore(started.name, o, progress, o.timeoutSec ?? 3600);
   return { name: started.name, target: snap.restoreToTime, ...end, ...(await pitrAfter(inv, o)) };
 }

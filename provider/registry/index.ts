@@ -1,55 +1,12 @@
 // The schedule registry in the target cluster (admin.pulumiPbmSchedules, beside pbm's control collections),
-// shared by every stack and by the runner. Resources write only declaration fields; the runner owns `run`.
+// shared by every stack and by the runner. Resources write declarations through the verbs here; the runner's
+// `run` state and the runs collection have their own verbs (./runs.ts).
 import type { Db } from "mongodb";
-import { z } from "zod";
 import type { RuleParty } from "../core/pitrRule";
+import { entrySchema, SCHEDULES, type Declaration, type EntryKind, type RegistryEntry } from "./documents";
 
-export const SCHEDULES = "pulumiPbmSchedules";
-export const RUNS = "pulumiPbmRuns";
-
-export type EntryKind = "schedule" | "pitrBase" | "pitrPolicy";
-
-/**
- * The registry document's schema, built once per process on first use (this module is never serialised by
- * Pulumi, so a module-level value is safe here; the runner parses every entry on every pass).
- */
-export function entrySchema(): EntrySchema {
-  return (schema ??= buildEntrySchema());
-}
-type EntrySchema = ReturnType<typeof buildEntrySchema>;
-let schema: EntrySchema | undefined;
-
-function buildEntrySchema() {
-  return z.object({
-    _id: z.string(),
-    kind: z.enum(["schedule", "pitrBase", "pitrPolicy"]),
-    name: z.string(),
-    enabled: z.boolean(),
-    cron: z.string().optional(),
-    backup: z
-      .object({
-        type: z.enum(["logical", "physical", "incremental"]),
-        compression: z.string().optional(),
-        compressionLevel: z.number().optional(),
-        namespaces: z.array(z.string()).optional(),
-        profile: z.string().optional(),
-      })
-      .optional(),
-    retention: z.object({ count: z.number().optional(), maxAgeDays: z.number().optional() }).optional(),
-    /** Seconds one pbm call of this job may take (the resource's timeoutSec). */
-    timeoutSec: z.number().optional(),
-    declaredBy: z.object({ project: z.string().optional(), stack: z.string().optional(), urn: z.string().optional() }),
-    /** Set while a create or update is claiming the rule's guard; the runner does not run pending entries. */
-    pending: z.boolean().optional(),
-    /** The token of this declaration's claim in the guard (./guard.ts); a new one per claim. */
-    guardToken: z.string().optional(),
-    createdAt: z.date(),
-    updatedAt: z.date(),
-    run: z.record(z.string(), z.unknown()).optional(),
-  });
-}
-export type RegistryEntry = z.infer<EntrySchema>;
-export type Declaration = Omit<RegistryEntry, "_id" | "createdAt" | "updatedAt" | "run">;
+export * from "./documents";
+export * from "./runs";
 
 export const entryId = (kind: EntryKind, name: string) => `${kind}/${name}`;
 
@@ -75,8 +32,8 @@ export async function getEntry(admin: Db, kind: EntryKind, name: string): Promis
   return doc ? entrySchema().parse(doc) : null;
 }
 
-/** Every entry in the registry; a document that does not parse as an entry is left out. */
-/** The registry's entries (those matching `filter`, a MongoDB query on the entry documents). */
+/** The registry's entries (those matching `filter`, a MongoDB query on the entry documents); a document
+ * that does not parse as an entry is left out. */
 export async function listEntries(admin: Db, filter: Record<string, unknown> = {}): Promise<RegistryEntry[]> {
   const docs = await admin.collection<{ _id: string }>(SCHEDULES).find(filter).toArray();
   const entry = entrySchema();
