@@ -1,11 +1,14 @@
 // The runner against the real pbm CLI and the simulated agents, with the simulated clock running 60× real time (one real second is one
 // simulated minute): due runs, two runners at once, PMM's rule, a runner killed mid-backup, retention.
 import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { MongoClient } from "mongodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { scheduledBackup } from "../../provider";
 import { pbm } from "../../provider/pbm/commands";
+import { restoreBackup } from "../../provider/ops/restore";
 import { RUNS, SCHEDULES, upsertEntry } from "../../provider/registry";
 import { runDueJobs, type JobReport } from "../../provider/ops/scheduler";
 import { withPbmClient } from "../../provider/state/mongo";
@@ -14,22 +17,31 @@ import { REPO_ROOT } from "../../sandbox/testbed";
 import { createBucket, runPbm, s3ConfigYaml } from "../helpers/pbmSim";
 import { useSandbox } from "../helpers/sandbox";
 
+/** A pbm that fails `command` with pbm's `Error: …` line, and runs every other command with the pbm in `binDir`. */
+function pbmFailing(binDir: string, command: string, error: string): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pbm-failing-")), "pbm");
+  fs.writeFileSync(file, `#!/bin/sh\nif [ "$1" = "${command}" ]; then echo 'Error: ${error}' >&2; exit 1; fi\nexec "${path.join(binDir, "pbm")}" "$@"\n`, { mode: 0o755 });
+  return file;
+}
+
 describe("pulumi-pbm scheduler", () => {
   const sandbox = useSandbox();
   const uri = () => sandbox().cluster.mongodbUri;
   const simClock = () => ({ now: () => clock.now(uri()), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) });
   const runner = (holder: string, extra: object = {}) => runDueJobs({ mongodbUri: uri(), clock: simClock(), holder, pollMs: 200, ...extra });
 
-  /** Passes until some job reports success, bounded in real time. */
-  async function untilReport(holder: string, timeoutMs = 30_000): Promise<JobReport[]> {
+  /** Passes until some job reports `result` (success by default), bounded in real time. */
+  async function untilReport(holder: string, extra: object = {}, result: JobReport["result"] = "success", timeoutMs = 30_000): Promise<JobReport[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const r = await runner(holder);
-      if (r.some((x) => x.result === "success")) return r.filter((x) => x.result === "success");
+      const r = await runner(holder, extra);
+      if (r.some((x) => x.result === result)) return r.filter((x) => x.result === result);
       if (Date.now() > deadline) throw new Error("no job became due");
       await new Promise((res) => setTimeout(res, 500));
     }
   }
+
+  const runState = (id: string) => withPbmClient(uri(), async (admin) => (await admin.collection<{ _id: string; run?: Record<string, unknown> }>(SCHEDULES).findOne({ _id: id }))?.run);
 
   async function setEnabled(kind: string, name: string, enabled: boolean) {
     await withPbmClient(uri(), (admin) => admin.collection<{ _id: string }>(SCHEDULES).updateOne({ _id: `${kind}/${name}` }, { $set: { enabled } }));
@@ -95,6 +107,37 @@ describe("pulumi-pbm scheduler", () => {
     const names = ((await pbm.list({ mongodbUri: uri() })).snapshots ?? []).map((s) => s.name);
     expect(names).toContain(manual);
     expect(names).not.toContain(deleted[0]);
+  });
+
+  // Issue 13: retention swallowed pbm's refusals (`catch { /* pbm refused … */ }`): a backup it meant to delete
+  // stayed, and nothing said so.
+  it("reports a backup pbm refuses to delete in the job's result, and still counts the run a success", async () => {
+    // Given a pbm that refuses every deletion, as it refuses to delete the last PITR base snapshot
+    const refusing = pbmFailing(sandbox().pbmBinDir, "delete-backup", "cannot delete the last PITR base snapshot while PITR is on");
+    const lines: string[] = [];
+    // When the schedule runs again and retention (count 2) picks its oldest backup
+    const [report] = await untilReport("runner-a", { pbmPath: refusing, onEvent: (l: string) => lines.push(l) });
+    // Then the run is a success that names the backup retention left, and why
+    expect(report).toMatchObject({ schedule: "every5", result: "success", deleted: [] });
+    expect(report.retentionErrors).toEqual([expect.stringMatching(/^\S+ not deleted: \[PBMP-\d+\] pbm delete-backup .*cannot delete the last PITR base snapshot/)]);
+    const left = report.retentionErrors![0].split(" ")[0];
+    expect(((await pbm.list({ mongodbUri: uri() })).snapshots ?? []).map((s) => s.name)).toContain(left);
+    expect(lines).toContainEqual(expect.stringContaining(`every5: success ${report.backup}; retention: ${left} not deleted: `));
+    expect(await runState("schedule/every5")).toMatchObject({ lastResult: "success", lastError: null });
+  });
+
+  // Issue 13: the job followed its backup with `describe-backup … .catch(() => undefined)`, so a lasting failure
+  // polled silently until the 6-hour timeout.
+  it("ends a job whose backup pbm can no longer describe with pbm's error, instead of following it until the timeout", async () => {
+    // Given a pbm whose describe-backup keeps failing (the default follow timeout is 6 hours)
+    const blind = pbmFailing(sandbox().pbmBinDir, "describe-backup", "get backup meta: connection(localhost:27017) socket was unexpectedly closed");
+    // When the schedule runs again (bounded at 30 s of real time)
+    const [report] = await untilReport("runner-a", { pbmPath: blind }, "error");
+    // Then the job ends in error with that failure, recorded on the schedule and on the run
+    expect(report.reason).toMatch(/^could not follow it: \[PBMP-3001\] pbm describe-backup \S+ exited with code 1: .*socket was unexpectedly closed/);
+    expect(await runState("schedule/every5")).toMatchObject({ lastResult: "error", lastError: report.reason, lastBackupName: report.backup });
+    const run = await withPbmClient(uri(), (admin) => admin.collection<{ _id: string }>(RUNS).findOne({ _id: report.backup! }));
+    expect(run).toMatchObject({ status: "error", error: report.reason });
   });
 
   it("skips scheduled snapshots while a PitrPolicy is enabled, but runs the policy's base snapshots", async () => {
@@ -271,5 +314,17 @@ describe("pulumi-pbm check and restore commands", () => {
     const fromBucket = JSON.parse(stored.stdout);
     expect(fromBucket.pitrRanges).toEqual(live.pitrRanges);
     expect(fromBucket.snapshots.map((x: { name: string }) => x.name)).toEqual(live.snapshots.filter((x: { status: string }) => x.status === "done").map((x: { name: string }) => x.name));
+  });
+
+  // Issue 13: restores were followed with `describe-restore … .catch(() => undefined)`, so a lasting failure polled
+  // until the timeout (an hour by default).
+  it("fails a restore whose progress pbm can no longer report with pbm's error, long before the timeout", async () => {
+    // Given a finished snapshot, and a pbm whose describe-restore keeps failing
+    const backup = ((await pbm.list({ mongodbUri: uri() })).snapshots ?? []).find((s) => s.status === "done")!.name;
+    const blind = pbmFailing(sandbox().pbmBinDir, "describe-restore", "get restore meta: connection(localhost:27017) socket was unexpectedly closed");
+    const started = Date.now();
+    // When restoring it, Then the restore fails with that error within a minute
+    await expect(restoreBackup({ mongodbUri: uri(), pbmPath: blind, backup })).rejects.toThrow(/^\[PBMP-3001\] pbm describe-restore \S+ exited with code 1: .*socket was unexpectedly closed/);
+    expect(Date.now() - started).toBeLessThan(60_000);
   });
 });

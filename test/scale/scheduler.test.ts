@@ -5,8 +5,9 @@
 import type { CommandStartedEvent, Document } from "mongodb";
 import { CronExpressionParser } from "cron-parser";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cachedCronCount, dueFireTime, NEXT_RUN_BATCH, nextFireTime, runDueJobs } from "../../provider/ops/scheduler";
-import { SCHEDULES, upsertEntry } from "../../provider/registry";
+import { cachedCronCount, dueFireTime, nextFireTime } from "../../provider/core/cron";
+import { runDueJobs } from "../../provider/ops/scheduler";
+import { NEXT_RUN_BATCH, SCHEDULES, upsertEntry } from "../../provider/registry";
 import { closePbmClients, withPbmClient } from "../../provider/state/mongo";
 import { useSandbox } from "../helpers/sandbox";
 
