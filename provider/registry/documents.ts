@@ -26,17 +26,17 @@ function buildSchemas() {
   const date = z.coerce.date();
   // Loose: fields of other versions survive restoreEntry's replace.
   const runState = z.looseObject({
-      /** Held by the runner that claimed the current fire time; removed when its job finishes. */
-      lease: z.object({ holder: z.string(), expiresAt: date }).optional(),
-      /** The last fire time claimed; a runner never claims it again. */
-      lastFireTime: date.optional(),
-      nextRunAt: date.optional(),
-      lastStartedAt: date.optional(),
-      lastBackupName: z.string().optional(),
-      lastFinishedAt: date.optional(),
-      lastResult: z.enum(["success", "error", "skipped"]).optional(),
-      /** null after a success: the previous error no longer applies. */
-      lastError: z.string().nullable().optional(),
+    /** Held by the runner that claimed the current fire time; removed when its job finishes. */
+    lease: z.object({ holder: z.string(), expiresAt: date }).optional(),
+    /** The last fire time claimed; a runner never claims it again. */
+    lastFireTime: date.optional(),
+    nextRunAt: date.optional(),
+    lastStartedAt: date.optional(),
+    lastBackupName: z.string().optional(),
+    lastFinishedAt: date.optional(),
+    lastResult: z.enum(["success", "error", "skipped"]).optional(),
+    /** null after a success: the previous error no longer applies. */
+    lastError: z.string().nullable().optional(),
   });
   const entry = z.object({
     _id: z.string(),

@@ -1,7 +1,7 @@
 // The runner's records, owned here: each entry's `run` state (lease, last and next run) and the runs collection
 // (one document per backup a job started). The runner and the inventory use these verbs, never the collections.
 import type { Db, UpdateFilter } from "mongodb";
-import { RUNS, runDocSchema, SCHEDULES, type RegistryEntry, type RunDoc, type RunState } from "./documents";
+import { RUNS, runDocSchema, runStateSchema, SCHEDULES, type RunDoc, type RunState } from "./documents";
 
 const schedules = (admin: Db) => admin.collection<{ _id: string }>(SCHEDULES);
 const runs = (admin: Db) => admin.collection<{ _id: string }>(RUNS);
@@ -39,13 +39,14 @@ export async function renewLease(admin: Db, id: string, holder: string, now: Dat
 /** Whether a runner holds a lease on the entry that has not expired at `now`. */
 export async function leaseIsLive(admin: Db, id: string, now: Date): Promise<boolean> {
   const doc = await schedules(admin).findOne({ _id: id });
-  const expiresAt = (doc as { run?: { lease?: { expiresAt?: Date | string } } } | null)?.run?.lease?.expiresAt;
-  return expiresAt !== undefined && new Date(expiresAt) > now;
+  const run = runStateSchema().safeParse((doc as { run?: unknown } | null)?.run ?? {});
+  const lease = run.success ? run.data.lease : undefined;
+  return lease !== undefined && lease.expiresAt > now;
 }
 
 /** Records a started backup: its runs document (status running) and the entry's last start. */
-export async function recordStart(admin: Db, e: Pick<RegistryEntry, "_id" | "kind">, backup: string, fire: Date, startedAt: Date): Promise<void> {
-  const doc: Omit<RunDoc, "_id"> = { scheduleId: e._id, kind: e.kind as RunDoc["kind"], fireTime: fire, startedAt, status: "running" };
+export async function recordStart(admin: Db, e: { _id: string; kind: RunDoc["kind"] }, backup: string, fire: Date, startedAt: Date): Promise<void> {
+  const doc: Omit<RunDoc, "_id"> = { scheduleId: e._id, kind: e.kind, fireTime: fire, startedAt, status: "running" };
   await runs(admin).updateOne({ _id: backup }, { $set: doc }, { upsert: true });
   await schedules(admin).updateOne({ _id: e._id }, runUpdate({ lastStartedAt: startedAt, lastBackupName: backup }));
 }
@@ -96,7 +97,11 @@ export async function backupsMadeBy(admin: Db, id: string): Promise<Set<string>>
 /** Which job made each backup the runner started: backup name → the entry's name (without its kind). */
 export async function makersOfBackups(admin: Db): Promise<Map<string, string>> {
   const docs = await runs(admin).find({}, { projection: { scheduleId: 1 } }).toArray();
-  return new Map(docs.map((r) => [String(r._id), String((r as { scheduleId?: unknown }).scheduleId).replace(/^[^/]+\//, "")]));
+  const maker = runDocSchema().pick({ _id: true, scheduleId: true });
+  return new Map(docs.flatMap((d) => {
+    const p = maker.safeParse(d);
+    return p.success ? [[p.data._id, p.data.scheduleId.replace(/^[^/]+\//, "")] as const] : [];
+  }));
 }
 
 /** Marks a backup retention deleted. */
