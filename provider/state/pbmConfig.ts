@@ -65,5 +65,4 @@ export function pbmProfileSchema() {
 }
 
 export type PbmConfig = z.output<ReturnType<typeof pbmConfigSchema>>;
-export type PbmStorageConfig = NonNullable<PbmConfig["storage"]>;
 export type PbmProfile = z.output<ReturnType<typeof pbmProfileSchema>>;
