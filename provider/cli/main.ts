@@ -69,6 +69,12 @@ function prefix(v: string): string {
   return v;
 }
 
+/** `--force-path-style`: true or false. */
+function trueOrFalse(v: string): boolean {
+  if (v !== "true" && v !== "false") throw new InvalidArgumentError(`expected true or false, got "${v.slice(0, 60)}".`);
+  return v === "true";
+}
+
 function region(v: string): string {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(v)) throw new InvalidArgumentError(`expected an S3 region such as us-east-1, got "${v.slice(0, 60)}".`);
   return v;
@@ -210,29 +216,32 @@ export function program(): Command {
     .description("snapshots, PITR timeline, restorable windows and the gaps between them (from the cluster, or --from-storage)")
     .addOption(uriOpt())
     .option("--json", "machine-readable output")
-    .option("--from-storage", "read pbm's metadata straight from the bucket (cluster unreachable); S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+    .option("--from-storage", "read pbm's metadata straight from the bucket (cluster unreachable); S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)")
     .option("--bucket <bucket>", "with --from-storage", bucket)
     .option("--prefix <prefix>", "with --from-storage", prefix)
     .option("--endpoint-url <url>", "with --from-storage, for S3-compatible storage", httpUrl)
     .option("--region <region>", "with --from-storage (default us-east-1)", region)
+    .option("--force-path-style <bool>", "with --from-storage: path-style requests, as the BackupLocation's forcePathStyle (default true)", trueOrFalse)
     .addOption(timeoutOpt(120, "seconds one pbm call may take"))
     .action(async (o) => {
       let inv: Inventory;
       if (o.fromStorage) {
         if (!o.bucket) throw new UsageError("--from-storage needs --bucket", "inventory");
         if (o.mongodbUriEnv) throw new UsageError("--mongodb-uri-env does not apply with --from-storage (it reads the bucket, not the cluster)", "inventory");
-        inv = await readInventoryFromStorage({ bucket: o.bucket, prefix: o.prefix, endpointUrl: o.endpointUrl, region: o.region ?? "us-east-1", accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY }).catch((err: unknown) => {
+        const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = process.env;
+        const location = { bucket: o.bucket, prefix: o.prefix, endpointUrl: o.endpointUrl, region: o.region ?? "us-east-1", forcePathStyle: o.forcePathStyle, accessKeyId, secretAccessKey, sessionToken };
+        inv = await readInventoryFromStorage(location).catch((err: unknown) => {
           if (err instanceof PbmProviderError) throw err;
           // The AWS SDK's own error (e.g. SignatureDoesNotMatch for a wrong secret key): say where and what to check.
           const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
           const status = e.$metadata?.httpStatusCode ? `, HTTP ${e.$metadata.httpStatusCode}` : "";
           throw new PbmStateError("S3_PROBE", `cannot read pbm's metadata from s3://${[o.bucket, o.prefix].filter(Boolean).join("/")}${o.endpointUrl ? ` at ${o.endpointUrl}` : ""} (${e.name ?? "error"}${status}): ${e.message ?? String(err)}`, {
             cause: err,
-            solution: "Check --bucket, --prefix, --region and --endpoint-url, and that AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY may list and read the bucket.",
+            solution: "Check --bucket, --prefix, --region, --endpoint-url and --force-path-style, and that AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary keys) may list and read the bucket.",
           });
         });
       } else {
-        const stray = ["bucket", "prefix", "endpointUrl", "region"].filter((k) => o[k] !== undefined);
+        const stray = ["bucket", "prefix", "endpointUrl", "region", "forcePathStyle"].filter((k) => o[k] !== undefined);
         if (stray.length) throw new UsageError(`${stray.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ")} only apply with --from-storage`, "inventory");
         inv = await readInventoryOrEmpty({ mongodbUri: uriFrom(o, "inventory"), timeoutSec: Number(o.timeout) });
       }

@@ -4,7 +4,7 @@
 // The bound (docs/SCALE.md): at most OUTPUT_LIMITS.list entries per list (the latest ones), every string
 // cut to OUTPUT_LIMITS.textChars, counts and totals for what was left out; JSON.stringify of the result is at
 // most MAX_OUTPUT_CHARS characters whatever the history (the resource's own inputs, such as the URI, come on top).
-import type { Inventory, InventoryRange, InventorySnapshot, TimeSpan } from "./index";
+import type { Inventory, InventoryRange, InventorySnapshot, TimeSpan } from "./model";
 
 export const OUTPUT_LIMITS = {
   /** Entries kept per list (snapshots, pitrRanges, restorableWindows, gaps): the latest. */

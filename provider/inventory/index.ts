@@ -1,196 +1,26 @@
 // The backup inventory: snapshots (with the schedule that made each), PITR ranges with their unbacked parts,
 // and the restorable windows with the gaps between them. One `pbm status` call plus one registry read; ranges,
-// never chunk lists. `restorableWindows` is the one place that decides what pbm can restore to: the restore
-// check (ops/restore.ts), the CLI and the resources' outputs all read it.
+// never chunk lists. The model and what pbm can restore to: ./model.ts; fed by ./fromCluster.ts (`pbm status`)
+// and ./fromBucket.ts (pbm's files in the bucket, `readInventoryFromStorage`).
 //   readInventory        a fresh read (restore checks, health, the CLI);
 //   sharedInventory      the same, memoised per cluster in this process and dropped by every pbm write through
 //                        the adapter (resources: one `pbm status` per cluster per pulumi operation), ./shared.ts;
 //   inventoryOutputs     the bounded summary that goes into stack state, ./bounded.ts.
 import { ERROR_CODES, PbmProviderError } from "../errors";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
-import type { Status } from "../pbm/output";
 import { makersOfBackups } from "../registry";
 import { clusterName, withPbmClient } from "../state/mongo";
+import { inventoryFromStatus } from "./fromCluster";
+import { buildInventory, type Inventory } from "./model";
 
-export interface InventorySnapshot {
-  name: string;
-  type: string;
-  status: string;
-  sizeBytes: number;
-  startTime: string;
-  restoreToTime: string;
-  profile?: string;
-  schedule?: string;
-  error?: string;
-}
-export interface InventoryRange {
-  start: string;
-  end: string;
-  /** false for oplog that no base snapshot covers (not restorable). */
-  backed: boolean;
-}
-/** A span of time, both ends included, in UTC ISO-8601 to the second. */
-export interface TimeSpan {
-  start: string;
-  end: string;
-}
-export interface Inventory {
-  cluster: string;
-  /** false while pbm has no config on the cluster (no BackupLocation yet): nothing can be backed up. */
-  configured: boolean;
-  snapshots: InventorySnapshot[];
-  pitrRanges: InventoryRange[];
-  /**
-   * Every contiguous span pbm can restore to, oldest first: each backed PITR range, and each finished full
-   * snapshot's restore time (a zero-length window where no range covers it); touching or overlapping spans merged.
-   */
-  restorableWindows: TimeSpan[];
-  /** The unrestorable time between consecutive windows: from the end of one window to the start of the next, both ends excluded. */
-  gaps: TimeSpan[];
-  /** The last of `restorableWindows` (the latest contiguous window); null when nothing is restorable. */
-  latestRestorableWindow: TimeSpan | null;
-  pitr: { enabled: boolean; running: boolean; error?: string; lastChunkTime?: string };
-}
-
-const DAY_STRINGS = new Map<number, string>();
-const TWO = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
-
-/**
- * Seconds since the epoch as ISO-8601 UTC to the second (`2025-01-01T00:00:00Z`). The date part is cached per
- * day, the time of day comes from a table: 400,000 of these cost ~40 ms instead of ~200 ms through `Date`.
- */
-export function iso(sec: number): string {
-  if (!Number.isInteger(sec)) sec = Math.floor(sec);
-  const day = Math.floor(sec / 86_400);
-  let date = DAY_STRINGS.get(day);
-  if (date === undefined) {
-    date = new Date(day * 86_400_000).toISOString().slice(0, 11);
-    if (DAY_STRINGS.size > 100_000) DAY_STRINGS.clear();
-    DAY_STRINGS.set(day, date);
-  }
-  const t = sec - day * 86_400;
-  return `${date}${TWO[Math.floor(t / 3600)]}:${TWO[Math.floor(t / 60) % 60]}:${TWO[t % 60]}Z`;
-}
-
-/**
- * Merges restorable spans (seconds, both ends included) into ordered windows and the gaps between them (pure).
- * pbm restores to whole seconds, so spans one second apart touch: a snapshot whose last write is T and the PITR
- * range from T+1 form one window. Linear when the spans come sorted (as pbm lists them), n log n otherwise.
- */
-export function windowsFromSpans(spans: [number, number][]): { restorableWindows: TimeSpan[]; gaps: TimeSpan[] } {
-  const starts = new Float64Array(spans.length);
-  const ends = new Float64Array(spans.length);
-  spans.forEach(([a, b], i) => ((starts[i] = a), (ends[i] = b)));
-  return mergeSpans(starts, ends);
-}
-
-/**
- * Span indices ordered by start then end. Linear for what the inventory passes (pbm's ranges in order, then the
- * snapshots' restore times in order: two sorted runs, merged); any other input is sorted.
- */
-function order(starts: Float64Array, ends: Float64Array): ArrayLike<number> {
-  const n = starts.length;
-  const le = (x: number, y: number) => starts[x] < starts[y] || (starts[x] === starts[y] && ends[x] <= ends[y]);
-  let brk = 1;
-  while (brk < n && le(brk - 1, brk)) brk++;
-  let rest = brk + 1;
-  while (rest < n && le(rest - 1, rest)) rest++;
-  const idx = new Uint32Array(n);
-  if (brk >= n) {
-    for (let i = 0; i < n; i++) idx[i] = i;
-    return idx;
-  }
-  if (rest < n) return Array.from({ length: n }, (_, i) => i).sort((x, y) => starts[x] - starts[y] || ends[x] - ends[y]);
-  for (let i = 0, a = 0, b = brk; i < n; i++) idx[i] = b >= n || (a < brk && le(a, b)) ? a++ : b++;
-  return idx;
-}
-
-/** `windowsFromSpans` over parallel arrays (no tuple per span: 200,000 ranges allocate little). */
-function mergeSpans(starts: Float64Array, ends: Float64Array): { restorableWindows: TimeSpan[]; gaps: TimeSpan[] } {
-  const idx = order(starts, ends);
-  const mStart: number[] = [];
-  const mEnd: number[] = [];
-  for (let k = 0; k < idx.length; k++) {
-    const a = starts[idx[k]];
-    const b = ends[idx[k]];
-    const last = mEnd.length - 1;
-    if (last >= 0 && a <= mEnd[last] + 1) mEnd[last] = Math.max(mEnd[last], b);
-    else mStart.push(a), mEnd.push(b);
-  }
-  const restorableWindows = new Array<TimeSpan>(mStart.length);
-  const gaps = new Array<TimeSpan>(Math.max(0, mStart.length - 1));
-  for (let i = 0; i < mStart.length; i++) {
-    restorableWindows[i] = { start: iso(mStart[i]), end: iso(mEnd[i]) };
-    if (i > 0) gaps[i - 1] = { start: restorableWindows[i - 1].end, end: restorableWindows[i].start };
-  }
-  return { restorableWindows, gaps };
-}
-
-/**
- * Builds the inventory from `pbm status` output and the runner's record of which schedule made what (pure).
- * Linear in ranges and snapshots, no spread or recursion over them: 200,000 ranges and 10,000 snapshots take
- * a few hundred milliseconds (docs/SCALE.md).
- */
-export function inventoryFromStatus(cluster: string, st: Status, madeBy: Map<string, string>): Inventory {
-  const snaps = st.backups?.snapshot ?? [];
-  const ranges = st.backups?.pitrChunks?.pitrChunks ?? [];
-  const snapshots = new Array<InventorySnapshot>(snaps.length);
-  // What pbm restores to: any time inside a backed range, and a finished full snapshot's restore time (a
-  // selective or profile snapshot restores only by name, and is no PITR base).
-  let full = 0;
-  for (const s of snaps) if (s.status === "done" && !s.profile && !(s.namespaces?.length)) full++;
-  const starts = new Float64Array(ranges.length + full);
-  const ends = new Float64Array(ranges.length + full);
-  let n = 0;
-  for (let i = 0; i < snaps.length; i++) {
-    const s = snaps[i];
-    const schedule = madeBy.get(s.name);
-    snapshots[i] = {
-      name: s.name,
-      type: s.type,
-      status: s.status,
-      sizeBytes: s.size ?? 0,
-      startTime: s.name,
-      restoreToTime: iso(s.restoreTo),
-      ...(s.profile ? { profile: s.profile } : {}),
-      ...(schedule ? { schedule } : {}),
-      ...(s.error ? { error: s.error } : {}),
-    };
-  }
-  const pitrRanges = new Array<InventoryRange>(ranges.length);
-  // A loop, not Math.max(...): a spread of 200,000 ranges overflows the call stack.
-  let lastChunk = -Infinity;
-  for (let i = 0; i < ranges.length; i++) {
-    const r = ranges[i];
-    pitrRanges[i] = { start: iso(r.range.start), end: iso(r.range.end), backed: !r.noBaseSnapshot };
-    if (!r.noBaseSnapshot) (starts[n] = r.range.start), (ends[n++] = r.range.end);
-    if (r.range.end > lastChunk) lastChunk = r.range.end;
-  }
-  const points: number[] = [];
-  for (const s of snaps) if (s.status === "done" && !s.profile && !(s.namespaces?.length)) points.push(s.restoreTo);
-  for (const t of points.sort((a, b) => a - b)) (starts[n] = t), (ends[n++] = t);
-  const { restorableWindows, gaps } = mergeSpans(starts.subarray(0, n), ends.subarray(0, n));
-  return {
-    cluster,
-    configured: true,
-    snapshots,
-    pitrRanges,
-    restorableWindows,
-    gaps,
-    latestRestorableWindow: restorableWindows[restorableWindows.length - 1] ?? null,
-    pitr: {
-      enabled: st.pitr?.conf ?? false,
-      running: st.pitr?.run ?? false,
-      ...(st.pitr?.error ? { error: st.pitr.error } : {}),
-      ...(ranges.length && lastChunk > 0 ? { lastChunkTime: iso(lastChunk) } : {}),
-    },
-  };
-}
+export { iso, windowsFromSpans, buildInventory, type Inventory, type InventorySnapshot, type InventoryRange, type TimeSpan } from "./model";
+export { inventoryFromStatus } from "./fromCluster";
+export { inventoryFromBucket } from "./fromBucket";
 
 /** The inventory of a cluster on which pbm has no config yet (`configured: false`). */
 export async function emptyInventory(mongodbUri: string): Promise<Inventory> {
   const cluster = await withPbmClient(mongodbUri, clusterName);
-  return { cluster, configured: false, snapshots: [], pitrRanges: [], restorableWindows: [], gaps: [], latestRestorableWindow: null, pitr: { enabled: false, running: false } };
+  return buildInventory({ cluster, configured: false, snapshots: [], ranges: [], pitr: { enabled: false, running: false } });
 }
 
 /** Reads the inventory of the cluster the URI reaches. */

@@ -10,9 +10,10 @@
 //     process lives for one pulumi operation, so within it the value is shared; a longer-lived process (the
 //     runner, tests) never sees one older than that;
 //   - failures are not stored.
-import { ERROR_CODES, PbmProviderError, PbmStateError } from "../errors";
+import { PbmStateError } from "../errors";
 import { onPbmWrite, type PbmRunOptions } from "../pbm/commands";
-import { emptyInventory, readInventory, type Inventory } from "./index";
+import { readInventoryOrEmpty } from "./index";
+import type { Inventory } from "./model";
 
 interface Held {
   value: Promise<Inventory>;
@@ -54,7 +55,7 @@ export function sharedInventoryOrEmpty(o: PbmRunOptions, opts: { maxAgeMs?: numb
   const h = held.get(key);
   if (h && (!h.settled || Date.now() - h.at <= maxAge)) return h.value;
   const gen = generation.get(o.mongodbUri) ?? 0;
-  const entry: Held = { value: readOrEmpty(o), at: Date.now(), settled: false };
+  const entry: Held = { value: readInventoryOrEmpty(o), at: Date.now(), settled: false };
   held.set(key, entry);
   entry.value.then(
     () => {
@@ -76,11 +77,4 @@ export async function sharedInventory(o: PbmRunOptions, opts: { maxAgeMs?: numbe
   const inv = await sharedInventoryOrEmpty(o, opts);
   if (!inv.configured) throw new PbmStateError("NOT_CONFIGURED", `cluster "${inv.cluster}" has no pbm config (pbm status: no config set)`);
   return inv;
-}
-
-function readOrEmpty(o: PbmRunOptions): Promise<Inventory> {
-  return readInventory(o).catch((err: unknown) => {
-    if (err instanceof PbmProviderError && err.code === ERROR_CODES.NOT_CONFIGURED.code) return emptyInventory(o.mongodbUri);
-    throw err;
-  });
 }

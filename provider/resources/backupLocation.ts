@@ -4,7 +4,7 @@ import { PbmInputError, PbmProviderError, PbmStateError } from "../errors";
 import { pbm } from "../pbm/commands";
 import { listEntries } from "../registry";
 import { backupLocationInputs, type BackupLocationInputs } from "../schemas";
-import { clusterName, readPbmConfig, withPbmClient } from "../state/mongo";
+import { clusterName, readPbmConfig, readPbmProfile, withPbmClient } from "../state/mongo";
 import { probeBucket } from "../state/s3";
 import { canonical, changedKeys, checkWith, pick, sameTarget } from "./common";
 
@@ -187,7 +187,7 @@ export const backupLocation = {
   async read(id: string, props: BackupLocationOutputs) {
     const o = { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec };
     const live = await withPbmClient(o.mongodbUri, async (admin) =>
-      props.profile ? (await admin.collection("pbmConfig").findOne({ name: props.profile, profile: true }))?.storage : (await readPbmConfig(admin))?.storage,
+      props.profile ? (await readPbmProfile(admin, props.profile))?.storage : (await readPbmConfig(admin))?.storage,
     );
     if (!live) return { id: "" };
     const inputs = inputsFromStorage(live, props);

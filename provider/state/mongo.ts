@@ -1,11 +1,14 @@
-// Direct reads of pbm's control collections and our registry, so reads need no pbm call.
+// Direct reads of pbm's control collections, so reads need no pbm call: the only module that reads them (the
+// registry's own collections are provider/registry's). The config documents come back typed (./pbmConfig).
 //
 // One MongoDB client per connection string and process, shared by every caller (each handler step used to open
 // its own, with a SCRAM handshake per connection). The client closes when no caller has used it for
 // `idleMs` (PULUMI_PBM_MONGO_IDLE_MS, default 5 s; a long-running runner therefore holds no client between its
 // ticks), when the process exits normally, or on `closePbmClients()`.
 import type { Db, MongoClient } from "mongodb";
+import type { z } from "zod";
 import { PbmStateError, redact } from "../errors";
+import { pbmConfigSchema, pbmProfileSchema, type PbmConfig, type PbmProfile } from "./pbmConfig";
 
 interface Pooled {
   client: Promise<MongoClient>;
@@ -122,8 +125,25 @@ export function timeoutDefaults(mongodbUri: string): { serverSelectionTimeoutMS?
 }
 
 /** The main pbm config document (`admin.pbmConfig`, `{profile: null}`), or null. Secrets in it are clear text. */
-export async function readPbmConfig(admin: Db): Promise<Record<string, any> | null> {
-  return admin.collection("pbmConfig").findOne({ profile: null }, { projection: { _id: 0, epoch: 0 } });
+export async function readPbmConfig(admin: Db): Promise<PbmConfig | null> {
+  const doc = await admin.collection("pbmConfig").findOne({ profile: null }, { projection: CONFIG_PROJECTION });
+  return doc && parseConfig(pbmConfigSchema(), doc, "the main config ({profile: null})");
+}
+
+/** The storage profile `name` (pbm 2.6+), or null. Secrets in it are clear text. */
+export async function readPbmProfile(admin: Db, name: string): Promise<PbmProfile | null> {
+  const doc = await admin.collection("pbmConfig").findOne({ name, profile: true }, { projection: CONFIG_PROJECTION });
+  return doc && parseConfig(pbmProfileSchema(), doc, `the profile "${name}"`);
+}
+
+const CONFIG_PROJECTION = { _id: 0, epoch: 0 };
+
+function parseConfig<T>(schema: z.ZodType<T>, doc: unknown, which: string): T {
+  const r = schema.safeParse(doc);
+  if (r.success) return r.data;
+  // zod's issues name paths and types, never values: the document holds clear-text secrets.
+  const why = r.error.issues.map((i) => `${i.path.join(".") || "(document)"}: ${i.message}`).join("; ");
+  throw new PbmStateError("PBM_OUTPUT", `pbm's config document in admin.pbmConfig, ${which}, is not in a shape pulumi-pbm reads: ${why}`);
 }
 
 /** The replica set (or config server replica set) name the URI reaches; identifies the cluster. */
