@@ -22,3 +22,11 @@ export { readInventoryFromStorage } from "./ops/storageInventory";
 export { identifyCluster } from "./registry/rule";
 export { firstProblem, getBackupInventoryArgs } from "./schemas";
 export { PbmProviderError, PbmInputError } from "./errors";
+
+// Internals the sandbox's benchmark (sandbox/bench/refresh.ts) times or seeds state with: not a supported API and
+// not documented for users; they may change in any release.
+export { inventoryFromStatus, inventoryOutputs } from "./inventory";
+export { statusOut } from "./pbm/output";
+export { parsePbmJson } from "./pbm/run";
+export { SCHEDULES, upsertEntry } from "./registry";
+export { closePbmClients, withPbmClient } from "./state/mongo";

@@ -1,5 +1,5 @@
 // `npm run bench`: issue 10's figures in one run, each printed as a ratio to its floor measured in the same run.
-//   - engine floor: the same program shape with no-op dynamic resources (test/scale/program, `noop: true`),
+//   - engine floor: the same program shape with no-op dynamic resources (test/fixtures/scale-stack, `noop: true`),
 //     through the same `pulumi` command, provider host and serialisation;
 //   - pbm floor: the pbm calls the provider made (recorded by the sandbox's wrapper, PBM_RECORD) replayed
 //     directly with the real pbm CLI, read calls only, at the same concurrency (all at once);
@@ -17,13 +17,7 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { MongoClient, Timestamp } from "mongodb";
-import { inventoryOutputs, readInventory } from "../../provider/inventory";
-import { statusOut } from "../../provider/pbm/output";
-import { parsePbmJson } from "../../provider/pbm/run";
-import { inventoryFromStatus } from "../../provider/inventory";
-import { runDueJobs } from "../../provider/ops/scheduler";
-import { SCHEDULES, upsertEntry } from "../../provider/registry";
-import { closePbmClients, withPbmClient } from "../../provider/state/mongo";
+import { closePbmClients, inventoryFromStatus, inventoryOutputs, parsePbmJson, readInventory, runDueJobs, SCHEDULES, statusOut, upsertEntry, withPbmClient } from "pulumi-pbm/provider";
 import { clock } from "../pbm-sim/control";
 import { PulumiStackCli, sandboxCliEnv } from "../stack/cli";
 import { readPbmCalls, REPO_ROOT, startSandbox, type Sandbox } from "../testbed";
@@ -34,7 +28,7 @@ const N = Number(process.env.BENCH_CLUSTERS ?? 10);
 const RANGES = (process.env.BENCH_RANGES ?? "2000,20000").split(",").map(Number);
 const SNAPSHOTS = Number(process.env.BENCH_SNAPSHOTS ?? 1000);
 const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? "fleet,inventory,coldstart,scheduler").split(","));
-const PROGRAM = "test/scale/program";
+const PROGRAM = "test/fixtures/scale-stack";
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const ratio = (x: number, floor: number) => (floor > 0 ? `${(x / floor).toFixed(2)}x` : "n/a");

@@ -4,8 +4,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { readInventory, type Inventory } from "../../provider/inventory";
-import { restoreToPointInTime } from "../../provider/ops/restore";
+import { readInventory, restoreToPointInTime, type Inventory } from "pulumi-pbm/provider";
 import { clock, configureSimulator } from "../pbm-sim/control";
 import { PulumiStackCli, pbmPathFor, quickstartConfig, resourceCounts, sandboxCliEnv, type CliResult } from "../stack/cli";
 import { REPO_ROOT, startSandbox, type Sandbox } from "../testbed";

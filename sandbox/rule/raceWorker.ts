@@ -2,7 +2,7 @@
 // the provider's own create handler, and answers with one JSON line. Kept alive across rounds, so a round races
 // two warm processes rather than two Node start-ups.
 import { createInterface } from "node:readline";
-import { pitrPolicy, scheduledBackup } from "../../provider";
+import { pitrPolicy, scheduledBackup } from "pulumi-pbm/provider";
 
 interface Order {
   kind: "pitrPolicy" | "schedule";

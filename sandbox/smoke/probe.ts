@@ -1,11 +1,11 @@
 // The smoke resource's class. Its provider is a thin shim: each method requires the installed handlers when
 // called, which is the pattern every pulumi-pbm resource uses. The sandbox is not part of the package (nor of its
 // "exports"), so the shim names the compiled handlers by absolute path, resolved here when the program loads
-// (from sandbox/smoke/probe.ts under ts-node, or dist/sandbox/smoke/probe.js); Pulumi serialises the string.
+// (from sandbox/smoke/probe.ts under ts-node, or sandbox/dist/smoke/probe.js); Pulumi serialises the string.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
-const handlers = path.resolve(__dirname, __filename.endsWith(".ts") ? "../../dist/sandbox/smoke/index.js" : "index.js");
+const handlers = path.resolve(__dirname, __filename.endsWith(".ts") ? "../dist/smoke/index.js" : "index.js");
 
 const shim: pulumi.dynamic.ResourceProvider = {
   diff: (id, olds, news) => require(handlers).sandboxProbe.diff(id, olds, news),

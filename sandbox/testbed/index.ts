@@ -19,6 +19,9 @@ function findRepoRoot(from: string): string {
   throw new Error(`cannot find the pulumi-pbm repository above ${from}`);
 }
 
+/** The compiled sandbox (sandbox/tsconfig.json; `npm run build` at the root): what runs as a separate process. */
+export const SANDBOX_DIST = path.join(REPO_ROOT, "sandbox", "dist");
+
 export interface S3Endpoint {
   endpoint: string;
   region: string;
@@ -192,7 +195,7 @@ async function startCluster(name: string, dir: string, release: string, verbose:
 }
 
 async function startAgents(name: string, ferret: Awaited<ReturnType<typeof startFerret>>, release: string, verbose: boolean) {
-  const entry = path.join(REPO_ROOT, "dist", "sandbox", "pbm-sim", "agentProcess.js");
+  const entry = path.join(SANDBOX_DIST, "pbm-sim", "agentProcess.js");
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   const guard = path.join(REPO_ROOT, "sandbox", "testbed", "guard.js");
   const agents = spawn(process.execPath, [guard, process.execPath, entry], {

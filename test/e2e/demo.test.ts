@@ -3,14 +3,14 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../sandbox/testbed";
+import { REPO_ROOT, SANDBOX_DIST } from "../../sandbox/testbed";
 
 describe("npm run demo", () => {
   it("runs end to end and prints no error or warning", async () => {
     // The user's environment: without the variable this test runner sets to quiet the AWS SDK's Node notice.
     const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _quiet, ...env } = process.env;
     const { code, out } = await new Promise<{ code: number; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "sandbox", "demo", "index.js")], { cwd: REPO_ROOT, env });
+      const child = spawn(process.execPath, [path.join(SANDBOX_DIST, "demo", "index.js")], { cwd: REPO_ROOT, env });
       let out = "";
       child.stdout.on("data", (d) => (out += d));
       child.stderr.on("data", (d) => (out += d));

@@ -137,8 +137,8 @@ exec ${JSON.stringify(path.join(sb.pbmBinDir, "pbm"))} "$@"
     // The program has no tsconfig.json: transpile only (as the rules test program does).
     const env = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
     [main, fresh] = await Promise.all([
-      cliStack({ sandbox: sb, projectDir: "sandbox/testprograms/faults", stackName: "main", env, config: config("rs0", { baseSnapshotSchedule: "*/5 * * * * *" }) }),
-      cliStack({ sandbox: sb, projectDir: "sandbox/testprograms/faults", stackName: "fresh", env, config: config("rs1", { pitr: "false" }) }),
+      cliStack({ sandbox: sb, projectDir: "test/fixtures/faults-stack", stackName: "main", env, config: config("rs0", { baseSnapshotSchedule: "*/5 * * * * *" }) }),
+      cliStack({ sandbox: sb, projectDir: "test/fixtures/faults-stack", stackName: "fresh", env, config: config("rs1", { pitr: "false" }) }),
     ]);
     stacks.push(main, fresh);
     // main: a BackupLocation and a PitrPolicy whose base snapshot is done

@@ -41,7 +41,7 @@ describe("PMM's rule with the pulumi command", () => {
   async function rules(stackName: string, resources: Declared[], extra: Record<string, string> = {}): Promise<PulumiStackCli> {
     const stack = await cliStack({
       sandbox: sandbox(),
-      projectDir: "sandbox/testprograms/rules",
+      projectDir: "test/fixtures/rules-stack",
       stackName,
       // This test program has no tsconfig.json (no skipLibCheck): type-checking it would check every .d.ts it loads.
       env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" },

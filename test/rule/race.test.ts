@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GUARD } from "../../provider/registry/guard";
 import { SCHEDULES } from "../../provider/registry";
 import { withPbmClient } from "../../provider/state/mongo";
-import { REPO_ROOT } from "../../sandbox/testbed";
+import { SANDBOX_DIST } from "../../sandbox/testbed";
 import { createBucket, lastJson, runPbm, s3ConfigYaml } from "../helpers/pbmSim";
 import { useSandbox } from "../helpers/sandbox";
 
@@ -24,7 +24,7 @@ class Worker {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly waiting: ((v: { ok: boolean; message?: string; ready?: boolean }) => void)[] = [];
   constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "sandbox", "rule", "raceWorker.js")], { env, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [path.join(SANDBOX_DIST, "rule", "raceWorker.js")], { env, stdio: ["pipe", "pipe", "pipe"] });
     createInterface({ input: this.child.stdout }).on("line", (l) => this.waiting.shift()?.(JSON.parse(l)));
     this.child.stderr.on("data", () => undefined);
   }

@@ -79,7 +79,7 @@ describe("call economy through the provider", () => {
     const sb = sandbox();
     const stack = await cliStack({
       sandbox: sb,
-      projectDir: "test/scale/program",
+      projectDir: "test/fixtures/scale-stack",
       stackName: "scale",
       config: {
         clusters: { value: JSON.stringify(["scaleA", "scaleB"].map((n) => ({ name: n, uri: sb.clusters[n].mongodbUri }))), secret: true },
@@ -179,7 +179,7 @@ describe("call economy through the provider", () => {
     chmodSync(big, 0o755);
     const stack = await cliStack({
       sandbox: sb,
-      projectDir: "test/scale/program",
+      projectDir: "test/fixtures/scale-stack",
       stackName: "history",
       config: {
         clusters: { value: JSON.stringify([{ name: "scaleA", uri: sb.clusters.scaleA.mongodbUri }]), secret: true },

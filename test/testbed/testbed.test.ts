@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT, startSandbox } from "../../sandbox/testbed";
+import { SANDBOX_DIST, startSandbox } from "../../sandbox/testbed";
 
 const isListening = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -44,7 +44,7 @@ describe("testbed", () => {
   it("leaves nothing listening when the process that started it is killed", async () => {
     // Given a separate process that started a sandbox and reported its ports
     const script = `
-      const { startSandbox } = require(${JSON.stringify(path.join(REPO_ROOT, "dist/sandbox/testbed/index.js"))});
+      const { startSandbox } = require(${JSON.stringify(path.join(SANDBOX_DIST, "testbed", "index.js"))});
       startSandbox({ pulumi: false }).then((sb) => {
         console.log(JSON.stringify({ ports: [sb.cluster.port, Number(new URL(sb.s3.endpoint).port)] }));
       });`;

@@ -4,7 +4,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../sandbox/testbed";
+import { SANDBOX_DIST } from "../../sandbox/testbed";
 
 const nativeRequire = createRequire(__filename);
 
@@ -30,7 +30,7 @@ describe("examples/aws-bucket with mocks", () => {
       Object.fromEntries(Object.entries(secrets).map(([k, v]) => [`pbm-aws-bucket:${k}`, v])),
       Object.keys(secrets).map((k) => `pbm-aws-bucket:${k}`),
     );
-    const program = nativeRequire(path.join(REPO_ROOT, "dist", "examples", "aws-bucket", "index.js"));
+    const program = nativeRequire(path.join(SANDBOX_DIST, "programs", "examples", "aws-bucket", "index.js"));
     const bucketName = await new Promise((resolve) => program.bucketName.apply(resolve));
     await new Promise((r) => setTimeout(r, 200));
 
