@@ -21,4 +21,4 @@ export { runDueJobs, runScheduler } from "./ops/scheduler";
 export { readInventoryFromStorage } from "./ops/storageInventory";
 export { identifyCluster } from "./registry/rule";
 export { firstProblem, getBackupInventoryArgs } from "./schemas";
-export { PbmProviderError, PbmInputError } from "./errors";
+export { PbmProviderError, errors } from "./errors";

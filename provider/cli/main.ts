@@ -1,7 +1,7 @@
 // `pulumi-pbm`: the runner, restores, the health check and the inventory, for people and CI.
 // The MongoDB URI comes from an environment variable (PBM_MONGODB_URI, or --mongodb-uri-env NAME), never argv.
 import { Command, InvalidArgumentError, Option } from "commander";
-import { ERROR_CODES, PbmInputError, PbmProviderError, PbmStateError, redact } from "../errors";
+import { ERROR_CODES, errors, exitCodeOf, PbmProviderError, redact } from "../errors";
 import { bucketNameProblem, httpUrlProblem, mongodbUriProblem, TIMEOUT_RANGE } from "../schemas";
 import { readInventoryOrEmpty, type Inventory } from "../inventory";
 import { checkHealth, formatDuration, parseDuration } from "../ops/health";
@@ -10,10 +10,13 @@ import { abortableSleep } from "../ops/clock";
 import { runDueJobs, runScheduler } from "../ops/scheduler";
 import { readInventoryFromStorage } from "../ops/storageInventory";
 
-/** Bad options or environment: PBMP-1001, exit 2, before anything is connected to. */
-class UsageError extends PbmInputError {
+/**
+ * Bad options or environment: PBMP-1001 before anything is connected to, and exit 2 like commander's own
+ * refusals (the input errors of a command that ran exit 1, as `exitCodeOf` says).
+ */
+class UsageError extends PbmProviderError {
   constructor(what: string, command?: string) {
-    super("INPUT", what, { solution: `See \`pulumi-pbm ${command ? `${command} ` : ""}--help\`.` });
+    super("INPUT", what, { advice: `See \`pulumi-pbm ${command ? `${command} ` : ""}--help\`.` });
   }
 }
 
@@ -226,9 +229,9 @@ export function program(): Command {
           // The AWS SDK's own error (e.g. SignatureDoesNotMatch for a wrong secret key): say where and what to check.
           const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
           const status = e.$metadata?.httpStatusCode ? `, HTTP ${e.$metadata.httpStatusCode}` : "";
-          throw new PbmStateError("S3_PROBE", `cannot read pbm's metadata from s3://${[o.bucket, o.prefix].filter(Boolean).join("/")}${o.endpointUrl ? ` at ${o.endpointUrl}` : ""} (${e.name ?? "error"}${status}): ${e.message ?? String(err)}`, {
+          throw errors.storage(`cannot read pbm's metadata from s3://${[o.bucket, o.prefix].filter(Boolean).join("/")}${o.endpointUrl ? ` at ${o.endpointUrl}` : ""} (${e.name ?? "error"}${status}): ${e.message ?? String(err)}`, {
             cause: err,
-            solution: "Check --bucket, --prefix, --region and --endpoint-url, and that AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY may list and read the bucket.",
+            advice: "Check --bucket, --prefix, --region and --endpoint-url, and that AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY may list and read the bucket.",
           });
         });
       } else {
@@ -259,7 +262,7 @@ export async function main(argv: string[]): Promise<number> {
     // The resources' timeoutSec is this command's --timeout.
     const message = redact(e.message ?? String(err), envSecrets()).replace(/raise timeoutSec\b/, "raise --timeout");
     process.stderr.write(`pulumi-pbm: ${message}\n`);
-    return err instanceof UsageError ? 2 : err instanceof PbmProviderError && /PBMP-1/.test(err.code) ? 1 : 2;
+    return err instanceof UsageError ? 2 : exitCodeOf(err);
   }
 }
 

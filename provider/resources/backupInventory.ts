@@ -4,7 +4,7 @@
 // (docs/SCALE.md). The full inventory: `pulumi-pbm inventory --json`, `getBackupInventory()`.
 import { inventoryOutputs, sharedInventoryOrEmpty } from "../inventory";
 import { backupInventoryInputs, firstProblem } from "../schemas";
-import { PbmInputError } from "../errors";
+import { errors } from "../errors";
 
 export interface BackupInventoryProps {
   mongodbUri: string;
@@ -13,7 +13,7 @@ export interface BackupInventoryProps {
 
 export const backupInventory = {
   async create(): Promise<never> {
-    throw new PbmInputError("INPUT", "BackupInventory is read-only: declare it with BackupInventory.get(name, { mongodbUri })", { solution: "" });
+    throw errors.input("BackupInventory is read-only", { advice: "Declare it with BackupInventory.get(name, { mongodbUri })." });
   },
 
   async read(id: string, props: BackupInventoryProps & Record<string, unknown>) {
@@ -21,7 +21,7 @@ export const backupInventory = {
     const { __provider: _provider, ...given } = props;
     const p = backupInventoryInputs().safeParse(given);
     const resource = typeof given.name === "string" ? given.name : id;
-    if (!p.success) throw new PbmInputError("INPUT", `BackupInventory "${resource}": ${firstProblem(backupInventoryInputs(), given)}`);
+    if (!p.success) throw errors.input(`BackupInventory "${resource}": ${firstProblem(backupInventoryInputs(), given)}`);
     // The first preview of a program runs before its BackupLocation configures pbm: `configured: false` then.
     const data = p.data as { mongodbUri: string; pbmPath?: string; timeoutSec?: number };
     const inv = await sharedInventoryOrEmpty({ mongodbUri: data.mongodbUri, pbmPath: data.pbmPath, ...(data.timeoutSec ? { timeoutSec: data.timeoutSec } : {}) });

@@ -1,6 +1,6 @@
 // BackupLocation: pbm's S3 storage (main config, or a profile on pbm 2.6+). Owns only `storage.*`.
 import { stringify } from "yaml";
-import { PbmInputError, PbmProviderError, PbmStateError } from "../errors";
+import { errors, PbmProviderError } from "../errors";
 import { pbm } from "../pbm/commands";
 import { listEntries } from "../registry";
 import { backupLocationInputs, type BackupLocationInputs } from "../schemas";
@@ -120,12 +120,12 @@ async function apply(i: BackupLocationInputs): Promise<BackupLocationOutputs> {
   );
   const f = await pbm.version(o);
   if (!i.forcePathStyle && !knowsForcePathStyle(f.version))
-    throw new PbmInputError("INPUT", `BackupLocation ${name} on cluster "${cluster}": property "forcePathStyle": false needs pbm 2.2 or newer, found ${f.version} (which always uses path-style requests)`, { solution: "Upgrade pbm, or leave forcePathStyle unset." });
+    throw errors.input(`BackupLocation ${name} on cluster "${cluster}": property "forcePathStyle": false needs pbm 2.2 or newer, found ${f.version} (which always uses path-style requests)`, { advice: "Upgrade pbm, or leave forcePathStyle unset." });
   const storage = storageSection(i, f.version);
   let adoptedChanges: string[] = [];
   if (i.profile) {
-    if (!f.profiles) throw new PbmInputError("INPUT", `BackupLocation ${name} on cluster "${cluster}": profile "${i.profile}" needs pbm 2.6 or newer, found ${f.version}`, { solution: "Upgrade pbm, or leave profile unset to use the main storage." });
-    if (!current) throw new PbmStateError("NOT_CONFIGURED", `BackupLocation ${name}: cluster "${cluster}" has no main pbm storage yet, which a profile needs`);
+    if (!f.profiles) throw errors.input(`BackupLocation ${name} on cluster "${cluster}": profile "${i.profile}" needs pbm 2.6 or newer, found ${f.version}`, { advice: "Upgrade pbm, or leave profile unset to use the main storage." });
+    if (!current) throw errors.notConfigured(`BackupLocation ${name}: cluster "${cluster}" has no main pbm storage yet, which a profile needs`);
     await pbm.addProfile(i.profile, stringify({ storage }), o);
   } else {
     adoptedChanges = describeChanges(current?.storage, storage);
@@ -210,12 +210,11 @@ export const backupLocation = {
     }));
     const users = entries.filter((e) => e.enabled && (props.profile ? e.backup?.profile === props.profile : e.kind !== "schedule" || !e.backup?.profile));
     if (!props.profile && (pitrOn || users.length))
-      throw new PbmStateError(
-        "LOCATION_IN_USE",
+      throw errors.locationInUse(
         `BackupLocation for cluster "${cluster}" (${props.storagePath}) is still used by ${[pitrOn ? "PITR (pitr.enabled=true)" : "", ...users.map((u) => `${u.kind === "schedule" ? "ScheduledBackup" : "PitrPolicy"} "${u.name}"`)].filter(Boolean).join(", ")}`,
       );
     if (props.profile) {
-      if (users.length) throw new PbmStateError("LOCATION_IN_USE", `BackupLocation profile "${props.profile}" on cluster "${cluster}" is still used by ${users.map((u) => `"${u.name}"`).join(", ")}`);
+      if (users.length) throw errors.locationInUse(`BackupLocation profile "${props.profile}" on cluster "${cluster}" is still used by ${users.map((u) => `"${u.name}"`).join(", ")}`);
       await pbm.removeProfile(props.profile, o);
     }
     // The main storage stays configured in pbm (pbm cannot unset it), and no backup data is touched.

@@ -2,7 +2,7 @@
 // snapshot PITR needs, and an optional base-snapshot cadence for the runner.
 import type { Db } from "mongodb";
 import { partyLabel, sameParty, type RuleBlocker, type RuleParty } from "../core/pitrRule";
-import { PbmProviderError, PbmStateError } from "../errors";
+import { errors, PbmProviderError } from "../errors";
 import { inventoryOutputs, sharedInventory, type Inventory, type TimeSpan } from "../inventory";
 import { pbm } from "../pbm/commands";
 import { deleteEntry, getEntry, restoreEntry, upsertEntry, type RegistryEntry } from "../registry";
@@ -116,8 +116,8 @@ async function ensureBase(admin: Db, i: PitrPolicyInputs, cluster: string): Prom
   if (running) return running;
   const storage = await agentStorageProblem(admin);
   if (storage)
-    throw new PbmStateError("S3_PROBE", `${label(i)}: pbm-agent on cluster "${cluster}" cannot use the backup storage, so PITR can get no base snapshot: ${storage}`, {
-      solution: "Fix the storage access the BackupLocation gives pbm (bucket, endpoint, credentials; `pbm status` shows it), then run pulumi up again.",
+    throw errors.storage(`${label(i)}: pbm-agent on cluster "${cluster}" cannot use the backup storage, so PITR can get no base snapshot: ${storage}`, {
+      advice: "Fix the storage access the BackupLocation gives pbm (bucket, endpoint, credentials; `pbm status` shows it), then run pulumi up again.",
     });
   const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec };
   const started = await pbm.backup(o, { type: i.baseSnapshotSchedule?.type === "physical" ? "physical" : "logical" });
@@ -126,8 +126,8 @@ async function ensureBase(admin: Db, i: PitrPolicyInputs, cluster: string): Prom
   for (;;) {
     const d = await pbm.describeBackup(started.name, o).catch(() => undefined);
     if (d?.status === "error" || d?.status === "canceled")
-      throw new PbmStateError("PBM_FAILED", `${label(i)}: base snapshot "${started.name}" on cluster "${cluster}" failed: ${d.error ?? d.status}`, {
-        solution: "PITR needs a base snapshot: fix the cause (`pbm logs`; storage access and the agents are the usual ones), then run pulumi up again.",
+      throw errors.pbmFailed(`${label(i)}: base snapshot "${started.name}" on cluster "${cluster}" failed: ${d.error ?? d.status}`, {
+        advice: "PITR needs a base snapshot: fix the cause (`pbm logs`; storage access and the agents are the usual ones), then run pulumi up again.",
       });
     if ((d && d.status !== "starting") || Date.now() > deadline) return started.name;
     await new Promise((r) => setTimeout(r, 1_000));
@@ -193,7 +193,7 @@ async function declareBaseSchedule(admin: Db, i: PitrPolicyInputs): Promise<void
 async function apply(i: PitrPolicyInputs, previous?: PitrPolicyOutputs): Promise<PitrPolicyOutputs> {
   const { cluster, started } = await withPbmClient(i.mongodbUri, async (admin) => {
     const cluster = await clusterName(admin);
-    if (!(await readPbmConfig(admin))?.storage) throw new PbmStateError("NOT_CONFIGURED", `${label(i)}: cluster "${cluster}" has no pbm storage configured`);
+    if (!(await readPbmConfig(admin))?.storage) throw errors.notConfigured(`${label(i)}: cluster "${cluster}" has no pbm storage configured`);
     const before = await getEntry(admin, "pitrPolicy", i.name);
     let mine = true;
     let started: string | undefined;

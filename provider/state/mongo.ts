@@ -5,7 +5,7 @@
 // `idleMs` (PULUMI_PBM_MONGO_IDLE_MS, default 5 s; a long-running runner therefore holds no client between its
 // ticks), when the process exits normally, or on `closePbmClients()`.
 import type { Db, MongoClient } from "mongodb";
-import { PbmStateError, redact } from "../errors";
+import { errors, redact } from "../errors";
 
 interface Pooled {
   client: Promise<MongoClient>;
@@ -31,7 +31,7 @@ async function connect(mongodbUri: string): Promise<MongoClient> {
     await client.connect();
   } catch (cause) {
     await client?.close().catch(() => undefined);
-    throw new PbmStateError("MONGO_UNREACHABLE", `cannot connect to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
+    throw errors.unreachable(`cannot connect to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
   }
   return client;
 }
@@ -67,7 +67,7 @@ export async function withPbmClient<T>(mongodbUri: string, fn: (admin: Db, clien
     const client = await entry.client;
     return await fn(client.db("admin"), client).catch((cause: unknown) => {
       if (!lostConnection(cause)) throw cause;
-      throw new PbmStateError("MONGO_UNREACHABLE", `lost the connection to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
+      throw errors.unreachable(`lost the connection to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
     });
   } finally {
     release(mongodbUri, entry);

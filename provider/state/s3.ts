@@ -1,6 +1,6 @@
 // Probes a bucket before pbm is touched, so a wrong key or bucket fails with an S3 message now rather than
 // as an agent error later: exists; put, get and delete a marker object.
-import { PbmStateError } from "../errors";
+import { errors, splitAdvice } from "../errors";
 
 export interface S3ProbeTarget {
   bucket: string;
@@ -59,7 +59,7 @@ export async function probeBucket(t: S3ProbeTarget, resource: string): Promise<v
     const name = !e.name || /^Unknown/.test(e.name) ? (status === 403 ? "AccessDenied" : status === 404 ? "NoSuchBucket" : status === 301 ? "PermanentRedirect" : e.code ?? "") : e.name;
     const unreachable = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up/.test(String(e.code ?? e.message));
     const why = unreachable ? `the endpoint is unreachable (${e.code ?? e.message}). Check endpointUrl and the network path` : HINTS[name] ?? `${name || "error"}: ${e.message ?? ""}`;
-    throw new PbmStateError("S3_PROBE", `${resource}: ${where} is not usable (${step} failed): ${why}`, { cause, solution: "" });
+    throw errors.storage(`${resource}: ${where} is not usable (${step} failed): ${splitAdvice(why).reason}`, { cause, advice: splitAdvice(why).advice });
   } finally {
     client.destroy();
   }

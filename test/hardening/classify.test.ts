@@ -19,8 +19,8 @@ describe("classifyFailure", () => {
   ])("%s → %s", (message, key, solution) => {
     const r = classifyFailure(message);
     expect(r.key).toBe(key);
-    if (solution) expect(r.solution).toMatch(solution);
-    else expect(r.solution ?? "").not.toMatch(/storage|bucket/);
+    if (solution) expect(r.advice).toMatch(solution);
+    else expect(r.advice ?? "").not.toMatch(/storage|bucket/);
   });
 });
 

@@ -2,13 +2,13 @@
 // and connection timeouts from the URI.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
-import { PbmStateError } from "../../provider/errors";
+import { errors } from "../../provider/errors";
 import { encodable } from "../../provider/resources/common";
 import { timeoutDefaults, withPbmClient } from "../../provider/state/mongo";
 
 describe("errors of ours", () => {
   it("end in one period even when the cause ends in one", () => {
-    const e = new PbmStateError("MONGO_UNREACHABLE", "cannot connect to rs0: Authentication failed.");
+    const e = errors.unreachable("cannot connect to rs0: Authentication failed.");
     expect(e.message).toBe("[PBMP-3001] cannot connect to rs0: Authentication failed. Check the connection string, the network path and the credentials.");
   });
 
@@ -20,8 +20,8 @@ describe("errors of ours", () => {
     let err: Error;
     try {
       const { encodable: fresh } = await import("../../provider/resources/common");
-      const { PbmStateError: FreshError } = await import("../../provider/errors");
-      const handlers = fresh({ read: async (_id: string, _props: Record<string, unknown>) => { throw new FreshError("MONGO_UNREACHABLE", "cannot connect to rs0"); } }, (p) => `PitrPolicy "${p.name}"`);
+      const { errors: freshErrors } = await import("../../provider/errors");
+      const handlers = fresh({ read: async (_id: string, _props: Record<string, unknown>) => { throw freshErrors.unreachable("cannot connect to rs0"); } }, (p) => `PitrPolicy "${p.name}"`);
       err = (await handlers.read("x", { name: "pitr" }).catch((e: Error) => e)) as Error;
       // what @pulumi/pulumi's dynamic-provider host prints for a failed check, diff, read or delete
       console.error(`${err}: ${err.stack}`);
