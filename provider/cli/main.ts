@@ -149,11 +149,10 @@ export function program(): Command {
   const uriOpt = () => new Option("--mongodb-uri-env <name>", "environment variable holding the MongoDB connection string").default(undefined, "PBM_MONGODB_URI").argParser(envName);
   const timeoutOpt = (dflt: number, what: string) =>
     new Option("--timeout <seconds>", `${what}, ${TIMEOUT_RANGE[0]} to ${TIMEOUT_RANGE[1]}`).argParser(seconds(TIMEOUT_RANGE[0], TIMEOUT_RANGE[1])).default(dflt);
+  /** A command on one cluster: its connection string from the environment (--mongodb-uri-env). */
+  const clusterCommand = (name: string, description: string) => cli.command(name).description(description).addOption(uriOpt());
 
-  cli
-    .command("scheduler")
-    .description("run due ScheduledBackups and PitrPolicy base snapshots from the cluster's registry")
-    .addOption(uriOpt())
+  clusterCommand("scheduler", "run due ScheduledBackups and PitrPolicy base snapshots from the cluster's registry")
     .option("--once", "one pass, for cron, systemd timers or Kubernetes CronJobs")
     .option("--interval <seconds>", "seconds between passes in long-running mode (1 to 86400)", seconds(1, 86_400), 30)
     .option("--lease <seconds>", "how long a job stays claimed without renewal, 1 to 86400 (a crashed runner's jobs free up after it)", seconds(1, 86_400), 120)
@@ -175,10 +174,7 @@ export function program(): Command {
       await runScheduler({ ...run, intervalSec: Number(o.interval), signal: ac.signal, clock: { now: async () => new Date(), sleep: (ms) => abortableSleep(ms, ac.signal) } });
     });
 
-  cli
-    .command("restore")
-    .description("restore to a point in time (--to) or from a snapshot (--backup), after checking it is restorable")
-    .addOption(uriOpt())
+  clusterCommand("restore", "restore to a point in time (--to) or from a snapshot (--backup), after checking it is restorable")
     .option("--to <time>", "UTC time, e.g. 2026-06-20T11:00:00Z", utcTime)
     .option("--backup <name>", "snapshot name", backupName)
     .option("--ns <namespaces>", "selective restore: db.collection,db.*", namespaces)
@@ -194,10 +190,7 @@ export function program(): Command {
       process.exitCode = result.status === "done" ? 0 : 1;
     });
 
-  cli
-    .command("check")
-    .description("backup health for CI and monitoring; exit 0 healthy, 1 unhealthy, 2 cannot check")
-    .addOption(uriOpt())
+  clusterCommand("check", "backup health for CI and monitoring; exit 0 healthy, 1 unhealthy, 2 cannot check")
     .option("--max-pitr-lag <duration>", "oldest allowed last PITR chunk, e.g. 15m (1s to 366d)", duration)
     .option("--max-snapshot-age <duration>", "oldest allowed last successful snapshot, e.g. 26h (1s to 366d)", duration)
     .addOption(timeoutOpt(120, "seconds one pbm call may take"))
@@ -208,10 +201,7 @@ export function program(): Command {
       process.exitCode = r.ok ? 0 : 1;
     });
 
-  cli
-    .command("inventory")
-    .description("snapshots, PITR timeline, restorable windows and the gaps between them (from the cluster, or --from-storage)")
-    .addOption(uriOpt())
+  clusterCommand("inventory", "snapshots, PITR timeline, restorable windows and the gaps between them (from the cluster, or --from-storage)")
     .option("--json", "machine-readable output")
     .option("--from-storage", "read pbm's metadata straight from the bucket (cluster unreachable); S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
     .option("--bucket <bucket>", "with --from-storage", bucket)
