@@ -99,7 +99,10 @@ export interface PbmDetail {
   stderr?: string;
 }
 
-/** The one error class of ours: every message is `[CODE] what. Solution.` (see `errors` for how to make one). */
+/**
+ * Every error of ours (the class to test with `instanceof`): its message is `[CODE] what. Solution.`. Made by the
+ * `errors` factories below; PbmCommandError adds what pbm left.
+ */
 export class PbmProviderError extends Error {
   readonly code: string;
   readonly category: ErrorCategory;
