@@ -21,7 +21,7 @@ export { runDueJobs, runScheduler } from "./ops/scheduler";
 export { readInventoryFromStorage } from "./ops/storageInventory";
 export { identifyCluster } from "./registry/rule";
 export { firstProblem, getBackupInventoryArgs } from "./schemas";
-export { PbmProviderError, PbmInputError } from "./errors";
+export { PbmProviderError, errors } from "./errors";
 
 // Internals the sandbox's benchmark (sandbox/bench/refresh.ts) times or seeds state with: not a supported API and
 // not documented for users; they may change in any release.

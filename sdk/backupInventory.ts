@@ -1,13 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { PbmResource, type PbmCallArgs } from "./common";
 import { backupInventoryProvider } from "./shim";
 
-export interface BackupInventoryArgs {
+/** `timeoutSec` bounds the one `pbm status` call the inventory reads. */
+export interface BackupInventoryArgs extends PbmCallArgs {
   /** Connection string of the cluster. Kept secret. */
   mongodbUri: pulumi.Input<string>;
-  /** @default "pbm" from PATH */
-  pbmPath?: pulumi.Input<string>;
-  /** Seconds the `pbm status` read may take, 1 to 86400. @default 120 */
-  timeoutSec?: pulumi.Input<number>;
 }
 
 export type { InventorySnapshot, TimeSpan } from "../provider/inventory";
@@ -29,8 +27,7 @@ import type { InventorySnapshot, TimeSpan } from "../provider/inventory";
  * export const restorableWindows = inventory.restorableWindows;
  * export const latestRestorableWindow = inventory.latestRestorableWindow;
  */
-export class BackupInventory extends pulumi.dynamic.Resource {
-  declare public readonly cluster: pulumi.Output<string>;
+export class BackupInventory extends PbmResource {
   /** false while pbm has no config on the cluster (no BackupLocation yet); the rest of the inventory is then empty. */
   declare public readonly configured: pulumi.Output<boolean>;
   /** The latest 20 snapshots, newest first (as pbm lists them). */
@@ -56,14 +53,8 @@ export class BackupInventory extends pulumi.dynamic.Resource {
   declare public readonly pitr: pulumi.Output<{ enabled: boolean; running: boolean; error?: string; lastChunkTime?: string }>;
 
   private constructor(name: string, args: BackupInventoryArgs, opts: pulumi.CustomResourceOptions) {
-    super(
-      backupInventoryProvider,
-      name,
-      { ...args, name, mongodbUri: pulumi.secret(args.mongodbUri), cluster: undefined, configured: undefined, snapshots: undefined, pitrRanges: undefined, restorableWindows: undefined, gaps: undefined, latestRestorableWindow: undefined, earliestRestorableTime: undefined, totals: undefined, truncated: undefined, pitr: undefined },
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["mongodbUri"] }),
-      "pbm",
-      "BackupInventory",
-    );
+    const outputs = { cluster: undefined, configured: undefined, snapshots: undefined, pitrRanges: undefined, restorableWindows: undefined, gaps: undefined, latestRestorableWindow: undefined, earliestRestorableTime: undefined, totals: undefined, truncated: undefined, pitr: undefined };
+    super("BackupInventory", backupInventoryProvider, name, { ...args, name, ...outputs }, opts);
   }
 
   /** Reads the inventory of the cluster `args.mongodbUri` reaches. */

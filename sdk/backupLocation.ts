@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import { PbmResource, type PbmCallArgs } from "./common";
 import { backupLocationProvider } from "./shim";
 
-export interface BackupLocationArgs {
+export interface BackupLocationArgs extends PbmCallArgs {
   /** Connection string pbm uses for the cluster. Kept secret; passed to pbm only as PBM_MONGODB_URI. A different host replaces the resource. */
   mongodbUri: pulumi.Input<string>;
   /** S3 bucket (pbm `storage.s3.bucket`). It must exist; it is probed before pbm is touched. */
@@ -30,16 +31,12 @@ export interface BackupLocationArgs {
   retryer?: pulumi.Input<{ numMaxRetries?: pulumi.Input<number>; minRetryDelayMs?: pulumi.Input<number>; maxRetryDelayMs?: pulumi.Input<number> }>;
   /** A pbm storage profile name (pbm 2.6+); changing it replaces the resource. @default - pbm's main storage */
   profile?: pulumi.Input<string>;
-  /** How long to wait for pbm's storage resync, in seconds. @default 300 */
-  resyncTimeoutSec?: pulumi.Input<number>;
   /**
-   * How long one pbm call may take, in seconds (1 to 86400); a call that takes longer fails with PBMP-2005.
-   * `pbm config` itself gets at least resyncTimeoutSec + 60, since it waits for the resync.
-   * @default 120
+   * How long to wait for pbm's storage resync, in seconds. `pbm config`, which waits for it, gets at least this
+   * plus 60 as its timeout, whatever timeoutSec says.
+   * @default 300
    */
-  timeoutSec?: pulumi.Input<number>;
-  /** @default "pbm" from PATH */
-  pbmPath?: pulumi.Input<string>;
+  resyncTimeoutSec?: pulumi.Input<number>;
 }
 
 /**
@@ -51,9 +48,7 @@ export interface BackupLocationArgs {
  * const location = new BackupLocation("backups", { mongodbUri, bucket: "pbm-backups", prefix: "prod/rs0",
  *   credentials: { accessKeyId, secretAccessKey } });
  */
-export class BackupLocation extends pulumi.dynamic.Resource {
-  /** Replica set (or config server replica set) name the URI reaches. */
-  declare public readonly cluster: pulumi.Output<string>;
+export class BackupLocation extends PbmResource {
   /** `s3://bucket/prefix`. */
   declare public readonly storagePath: pulumi.Output<string>;
   /** What create or a storage change altered in a pbm config that already existed. */
@@ -62,20 +57,7 @@ export class BackupLocation extends pulumi.dynamic.Resource {
   declare public readonly prefix: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: BackupLocationArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      backupLocationProvider,
-      name,
-      {
-        ...args,
-        mongodbUri: pulumi.secret(args.mongodbUri),
-        credentials: args.credentials === undefined ? undefined : pulumi.secret(args.credentials),
-        cluster: undefined,
-        storagePath: undefined,
-        adoptedChanges: undefined,
-      },
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["mongodbUri", "credentials"] }),
-      "pbm",
-      "BackupLocation",
-    );
+    const credentials = args.credentials === undefined ? undefined : pulumi.secret(args.credentials);
+    super("BackupLocation", backupLocationProvider, name, { ...args, credentials, cluster: undefined, storagePath: undefined, adoptedChanges: undefined }, opts, ["credentials"]);
   }
 }

@@ -10,17 +10,15 @@ export { BackupInventory, type BackupInventoryArgs, type InventorySnapshot } fro
  */
 export async function getBackupInventory(args: { mongodbUri: string; pbmPath?: string; timeoutSec?: number }) {
   const provider = require("pulumi-pbm/provider") as typeof import("../provider");
-  const schemas = provider;
-  const errors = provider;
   const fail = (err: unknown): never => {
-    if (err instanceof errors.PbmProviderError) {
+    if (err instanceof provider.PbmProviderError) {
       if (!/^\[PBMP-\d{4}\] getBackupInventory/.test(err.message)) err.message = err.message.replace(/^(\[PBMP-\d{4}\] )/, "$1getBackupInventory: ");
       Object.defineProperty(err, "stack", { value: `${err.name}: ${err.message}`, configurable: true, writable: true });
     }
     throw err;
   };
-  const problem = schemas.firstProblem(schemas.getBackupInventoryArgs(), args);
-  if (problem) fail(new errors.PbmInputError("INPUT", problem));
+  const problem = provider.firstProblem(provider.getBackupInventoryArgs(), args);
+  if (problem) fail(provider.errors.input(problem));
   return provider.readInventoryOrEmpty({ mongodbUri: args.mongodbUri, pbmPath: args.pbmPath, timeoutSec: args.timeoutSec }).catch(fail);
 }
 

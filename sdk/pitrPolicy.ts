@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
+import { PbmResource, type PbmCallArgs } from "./common";
 import { declareForPitrRule } from "./rule";
 import { pitrPolicyProvider } from "./shim";
 
-export interface PitrPolicyArgs {
+export interface PitrPolicyArgs extends PbmCallArgs {
   /** Connection string pbm uses for the cluster. Kept secret; passed to pbm only as PBM_MONGODB_URI. */
   mongodbUri: pulumi.Input<string>;
   /** Whether pbm slices the oplog (pbm `pitr.enabled`). Rejected while other enabled ScheduledBackups exist on the cluster (PMM's rule). @default true */
@@ -24,13 +25,6 @@ export interface PitrPolicyArgs {
     type?: pulumi.Input<"logical" | "physical" | "incremental">;
     retention?: pulumi.Input<{ count?: pulumi.Input<number>; maxAgeDays?: pulumi.Input<number> }>;
   }>;
-  /** @default "pbm" from PATH */
-  pbmPath?: pulumi.Input<string>;
-  /**
-   * How long one pbm call may take, in seconds (1 to 86400); a call that takes longer fails with PBMP-2005.
-   * @default 120
-   */
-  timeoutSec?: pulumi.Input<number>;
 }
 
 /**
@@ -40,8 +34,7 @@ export interface PitrPolicyArgs {
  * @example
  * new PitrPolicy("pitr", { mongodbUri, oplogSpanMin: 10 }, { dependsOn: [location] });
  */
-export class PitrPolicy extends pulumi.dynamic.Resource {
-  declare public readonly cluster: pulumi.Output<string>;
+export class PitrPolicy extends PbmResource {
   declare public readonly enabled: pulumi.Output<boolean>;
   /** Effective `pitr.oplogSpanMin`. */
   declare public readonly oplogSpanMin: pulumi.Output<number>;
@@ -60,30 +53,20 @@ export class PitrPolicy extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: PitrPolicyArgs, opts?: pulumi.CustomResourceOptions) {
     const rule = declareForPitrRule("pitrPolicy", name, args.mongodbUri, args.enabled);
-    super(
-      pitrPolicyProvider,
+    super("PitrPolicy", pitrPolicyProvider, name, {
+      ...args,
+      // Listed even when unset, so the provider's effective values come back as outputs.
+      enabled: args.enabled,
+      oplogSpanMin: args.oplogSpanMin,
       name,
-      {
-        ...args,
-        // Listed even when unset, so the provider's effective values come back as outputs.
-        enabled: args.enabled,
-        oplogSpanMin: args.oplogSpanMin,
-        mongodbUri: pulumi.secret(args.mongodbUri),
-        name,
-        declaredBy: { project: pulumi.getProject(), stack: pulumi.getStack() },
-        programConflicts: rule.programConflicts,
-        programReleases: rule.programReleases,
-        cluster: undefined,
-        slicing: undefined,
-        pitrError: undefined,
-        lastChunkTime: undefined,
-        latestRestorableWindow: undefined,
-        baseSnapshot: undefined,
-      },
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["mongodbUri"] }),
-      "pbm",
-      "PitrPolicy",
-    );
+      ...rule.inputs,
+      cluster: undefined,
+      slicing: undefined,
+      pitrError: undefined,
+      lastChunkTime: undefined,
+      latestRestorableWindow: undefined,
+      baseSnapshot: undefined,
+    }, opts);
     rule.report(this);
   }
 }

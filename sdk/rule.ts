@@ -36,17 +36,21 @@ export interface ProgramConflict {
 }
 
 /**
- * Records a declaration and judges it against the ones before it. Returns the conflicts, for the resource's
- * `programConflicts` input; the program's disabled declarations on the same cluster, for `programReleases` (a
- * move from PITR to schedules, or back, in one `up`: the create waits for them to be disabled); and `report`, to
- * call with the resource once it exists.
+ * Records a declaration and judges it against the ones before it. Returns the resource's inputs for the rule:
+ * `declaredBy`; the conflicts, as `programConflicts`; the program's disabled declarations on the same cluster, as
+ * `programReleases` (a move from PITR to schedules, or back, in one `up`: the create waits for them to be
+ * disabled); and `report`, to call with the resource once it exists.
  */
 export function declareForPitrRule(
   kind: RuleKind,
   resourceName: pulumi.Input<string>,
   mongodbUri: pulumi.Input<string>,
   enabled: pulumi.Input<boolean> | undefined,
-): { programConflicts: pulumi.Output<ProgramConflict[]>; programReleases: pulumi.Output<ProgramConflict[]>; report: (resource: pulumi.Resource) => void } {
+): {
+  /** The resource's inputs for the rule: who declares it, and what the program found (see above). */
+  inputs: { declaredBy: { project: string; stack: string }; programConflicts: pulumi.Output<ProgramConflict[]>; programReleases: pulumi.Output<ProgramConflict[]> };
+  report: (resource: pulumi.Resource) => void;
+} {
   const declared = declaredInThisRun();
   let resolveResource: (r: pulumi.Resource) => void = () => undefined;
   const resource = new Promise<pulumi.Resource>((r) => (resolveResource = r));
@@ -68,5 +72,8 @@ export function declareForPitrRule(
       return { conflicts: found.blockers.flatMap((b) => (b.by === "livePitr" ? [] : [{ kind: b.party.kind, name: b.party.name }])), releases };
     }),
   );
-  return { programConflicts: judged.conflicts, programReleases: judged.releases, report: resolveResource };
+  return {
+    inputs: { declaredBy: { project: pulumi.getProject(), stack: pulumi.getStack() }, programConflicts: judged.conflicts, programReleases: judged.releases },
+    report: resolveResource,
+  };
 }

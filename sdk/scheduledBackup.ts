@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
+import { PbmResource, type PbmCallArgs } from "./common";
 import { declareForPitrRule } from "./rule";
 import { scheduledBackupProvider } from "./shim";
 
-export interface ScheduledBackupArgs {
+/** `timeoutSec` bounds each pbm call the runner makes for this schedule; the resource itself runs no pbm. */
+export interface ScheduledBackupArgs extends PbmCallArgs {
   /** Connection string of the cluster whose registry holds the schedule. Kept secret. */
   mongodbUri: pulumi.Input<string>;
   /** Unique name on the cluster; changing it replaces the schedule. @default - the resource name */
@@ -22,14 +24,6 @@ export interface ScheduledBackupArgs {
   retention?: pulumi.Input<{ count?: pulumi.Input<number>; maxAgeDays?: pulumi.Input<number> }>;
   /** Disabled schedules do not run and do not count against PMM's PITR rule. @default true */
   enabled?: pulumi.Input<boolean>;
-  /** @default "pbm" from PATH */
-  pbmPath?: pulumi.Input<string>;
-  /**
-   * How long one pbm call for this schedule may take, in seconds (1 to 86400); a call that takes longer fails
-   * with PBMP-2005. The resource itself runs no pbm (it writes the registry); the runner reads it.
-   * @default 120
-   */
-  timeoutSec?: pulumi.Input<number>;
 }
 
 /**
@@ -39,8 +33,7 @@ export interface ScheduledBackupArgs {
  * @example
  * new ScheduledBackup("nightly", { mongodbUri, schedule: "0 2 * * *", retention: { count: 7 } });
  */
-export class ScheduledBackup extends pulumi.dynamic.Resource {
-  declare public readonly cluster: pulumi.Output<string>;
+export class ScheduledBackup extends PbmResource {
   declare public readonly name: pulumi.Output<string>;
   declare public readonly schedule: pulumi.Output<string>;
   declare public readonly enabled: pulumi.Output<boolean>;
@@ -49,23 +42,7 @@ export class ScheduledBackup extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ScheduledBackupArgs, opts?: pulumi.CustomResourceOptions) {
     const rule = declareForPitrRule("schedule", args.name ?? name, args.mongodbUri, args.enabled);
-    super(
-      scheduledBackupProvider,
-      name,
-      {
-        ...args,
-        name: args.name ?? name,
-        mongodbUri: pulumi.secret(args.mongodbUri),
-        declaredBy: { project: pulumi.getProject(), stack: pulumi.getStack() },
-        programConflicts: rule.programConflicts,
-        programReleases: rule.programReleases,
-        cluster: undefined,
-        nextRunTime: undefined,
-      },
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["mongodbUri"] }),
-      "pbm",
-      "ScheduledBackup",
-    );
+    super("ScheduledBackup", scheduledBackupProvider, name, { ...args, name: args.name ?? name, ...rule.inputs, cluster: undefined, nextRunTime: undefined }, opts);
     rule.report(this);
   }
 }

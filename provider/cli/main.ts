@@ -1,7 +1,7 @@
 // `pulumi-pbm`: the runner, restores, the health check and the inventory, for people and CI.
 // The MongoDB URI comes from an environment variable (PBM_MONGODB_URI, or --mongodb-uri-env NAME), never argv.
 import { Command, InvalidArgumentError, Option } from "commander";
-import { ERROR_CODES, PbmInputError, PbmProviderError, PbmStateError, redact } from "../errors";
+import { ERROR_CODES, errors, exitCodeOf, PbmProviderError, redact } from "../errors";
 import { bucketNameProblem, httpUrlProblem, mongodbUriProblem, TIMEOUT_RANGE } from "../schemas";
 import { readInventoryOrEmpty, type Inventory } from "../inventory";
 import { checkHealth, formatDuration, parseDuration } from "../ops/health";
@@ -10,10 +10,13 @@ import { abortableSleep } from "../ops/clock";
 import { runDueJobs, runScheduler } from "../ops/scheduler";
 import { readInventoryFromStorage } from "../ops/storageInventory";
 
-/** Bad options or environment: PBMP-1001, exit 2, before anything is connected to. */
-class UsageError extends PbmInputError {
+/**
+ * Bad options or environment: PBMP-1001 before anything is connected to, and exit 2 like commander's own
+ * refusals (the input errors of a command that ran exit 1, as `exitCodeOf` says).
+ */
+class UsageError extends PbmProviderError {
   constructor(what: string, command?: string) {
-    super("INPUT", what, { solution: `See \`pulumi-pbm ${command ? `${command} ` : ""}--help\`.` });
+    super("INPUT", what, { advice: `See \`pulumi-pbm ${command ? `${command} ` : ""}--help\`.` });
   }
 }
 
@@ -152,11 +155,10 @@ export function program(): Command {
   const uriOpt = () => new Option("--mongodb-uri-env <name>", "environment variable holding the MongoDB connection string").default(undefined, "PBM_MONGODB_URI").argParser(envName);
   const timeoutOpt = (dflt: number, what: string) =>
     new Option("--timeout <seconds>", `${what}, ${TIMEOUT_RANGE[0]} to ${TIMEOUT_RANGE[1]}`).argParser(seconds(TIMEOUT_RANGE[0], TIMEOUT_RANGE[1])).default(dflt);
+  /** A command on one cluster: its connection string from the environment (--mongodb-uri-env). */
+  const clusterCommand = (name: string, description: string) => cli.command(name).description(description).addOption(uriOpt());
 
-  cli
-    .command("scheduler")
-    .description("run due ScheduledBackups and PitrPolicy base snapshots from the cluster's registry")
-    .addOption(uriOpt())
+  clusterCommand("scheduler", "run due ScheduledBackups and PitrPolicy base snapshots from the cluster's registry")
     .option("--once", "one pass, for cron, systemd timers or Kubernetes CronJobs")
     .option("--interval <seconds>", "seconds between passes in long-running mode (1 to 86400)", seconds(1, 86_400), 30)
     .option("--lease <seconds>", "how long a job stays claimed without renewal, 1 to 86400 (a crashed runner's jobs free up after it)", seconds(1, 86_400), 120)
@@ -178,10 +180,7 @@ export function program(): Command {
       await runScheduler({ ...run, intervalSec: Number(o.interval), signal: ac.signal, clock: { now: async () => new Date(), sleep: (ms) => abortableSleep(ms, ac.signal) } });
     });
 
-  cli
-    .command("restore")
-    .description("restore to a point in time (--to) or from a snapshot (--backup), after checking it is restorable")
-    .addOption(uriOpt())
+  clusterCommand("restore", "restore to a point in time (--to) or from a snapshot (--backup), after checking it is restorable")
     .option("--to <time>", "UTC time, e.g. 2026-06-20T11:00:00Z", utcTime)
     .option("--backup <name>", "snapshot name", backupName)
     .option("--ns <namespaces>", "selective restore: db.collection,db.*", namespaces)
@@ -197,10 +196,7 @@ export function program(): Command {
       process.exitCode = result.status === "done" ? 0 : 1;
     });
 
-  cli
-    .command("check")
-    .description("backup health for CI and monitoring; exit 0 healthy, 1 unhealthy, 2 cannot check")
-    .addOption(uriOpt())
+  clusterCommand("check", "backup health for CI and monitoring; exit 0 healthy, 1 unhealthy, 2 cannot check")
     .option("--max-pitr-lag <duration>", "oldest allowed last PITR chunk, e.g. 15m (1s to 366d)", duration)
     .option("--max-snapshot-age <duration>", "oldest allowed last successful snapshot, e.g. 26h (1s to 366d)", duration)
     .addOption(timeoutOpt(120, "seconds one pbm call may take"))
@@ -211,10 +207,7 @@ export function program(): Command {
       process.exitCode = r.ok ? 0 : 1;
     });
 
-  cli
-    .command("inventory")
-    .description("snapshots, PITR timeline, restorable windows and the gaps between them (from the cluster, or --from-storage)")
-    .addOption(uriOpt())
+  clusterCommand("inventory", "snapshots, PITR timeline, restorable windows and the gaps between them (from the cluster, or --from-storage)")
     .option("--json", "machine-readable output")
     .option("--from-storage", "read pbm's metadata straight from the bucket (cluster unreachable); S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)")
     .option("--bucket <bucket>", "with --from-storage", bucket)
@@ -235,9 +228,9 @@ export function program(): Command {
           // The AWS SDK's own error (e.g. SignatureDoesNotMatch for a wrong secret key): say where and what to check.
           const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
           const status = e.$metadata?.httpStatusCode ? `, HTTP ${e.$metadata.httpStatusCode}` : "";
-          throw new PbmStateError("S3_PROBE", `cannot read pbm's metadata from s3://${[o.bucket, o.prefix].filter(Boolean).join("/")}${o.endpointUrl ? ` at ${o.endpointUrl}` : ""} (${e.name ?? "error"}${status}): ${e.message ?? String(err)}`, {
+          throw errors.storage(`cannot read pbm's metadata from s3://${[o.bucket, o.prefix].filter(Boolean).join("/")}${o.endpointUrl ? ` at ${o.endpointUrl}` : ""} (${e.name ?? "error"}${status}): ${e.message ?? String(err)}`, {
             cause: err,
-            solution: "Check --bucket, --prefix, --region, --endpoint-url and --force-path-style, and that AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary keys) may list and read the bucket.",
+            advice: "Check --bucket, --prefix, --region, --endpoint-url and --force-path-style, and that AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary keys) may list and read the bucket.",
           });
         });
       } else {
@@ -268,7 +261,7 @@ export async function main(argv: string[]): Promise<number> {
     // The resources' timeoutSec is this command's --timeout.
     const message = redact(e.message ?? String(err), envSecrets()).replace(/raise timeoutSec\b/, "raise --timeout");
     process.stderr.write(`pulumi-pbm: ${message}\n`);
-    return err instanceof UsageError ? 2 : err instanceof PbmProviderError && /PBMP-1/.test(err.code) ? 1 : 2;
+    return err instanceof UsageError ? 2 : exitCodeOf(err);
   }
 }
 

@@ -10,7 +10,7 @@
 //     process lives for one pulumi operation, so within it the value is shared; a longer-lived process (the
 //     runner, tests) never sees one older than that;
 //   - failures are not stored.
-import { PbmStateError } from "../errors";
+import { ERROR_CODES, errors, PbmProviderError } from "../errors";
 import { onPbmWrite, type PbmRunOptions } from "../pbm/commands";
 import { readInventoryOrEmpty } from "./index";
 import type { Inventory } from "./model";
@@ -75,6 +75,6 @@ export function sharedInventoryOrEmpty(o: PbmRunOptions, opts: { maxAgeMs?: numb
  */
 export async function sharedInventory(o: PbmRunOptions, opts: { maxAgeMs?: number } = {}): Promise<Inventory> {
   const inv = await sharedInventoryOrEmpty(o, opts);
-  if (!inv.configured) throw new PbmStateError("NOT_CONFIGURED", `cluster "${inv.cluster}" has no pbm config (pbm status: no config set)`);
+  if (!inv.configured) throw errors.notConfigured(`cluster "${inv.cluster}" has no pbm config (pbm status: no config set)`);
   return inv;
 }

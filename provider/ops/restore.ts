@@ -1,6 +1,6 @@
 // Point-in-time and snapshot restores as actions (never resources): validate the target against the inventory,
 // run pbm restore with the release's confirmation flag, follow it to the end.
-import { PbmInputError, PbmStateError } from "../errors";
+import { errors } from "../errors";
 import { readInventory, type Inventory } from "../inventory";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
 import { systemClock } from "../core/time";
@@ -69,7 +69,7 @@ async function followRestore(name: string, o: PbmRunOptions, onProgress: (line: 
   });
   if (end.ended === "lost") throw end.error;
   if (end.ended === "timeout")
-    throw new PbmStateError("PBM_TIMEOUT", `restore ${name} did not finish within ${timeoutSec}s (last status: ${end.last?.status || "unknown"})`, { solution: "Follow it with `pbm describe-restore " + name + "` and `pbm logs`." });
+    throw errors.pbmTimeout(`restore ${name} did not finish within ${timeoutSec}s (last status: ${end.last?.status || "unknown"})`, { advice: "Follow it with `pbm describe-restore " + name + "` and `pbm logs`." });
   return end.last.status === "done" ? { status: "done" } : { status: "error", error: end.last.error };
 }
 
@@ -90,10 +90,9 @@ export async function restoreToPointInTime(
   const r = restorability(inv, o.to);
   if (!r.ok) {
     const near = [r.before ? `latest before: ${r.before}` : "", r.after ? `earliest after: ${r.after}` : ""].filter(Boolean).join(", ");
-    throw new PbmInputError(
-      "INPUT",
+    throw errors.input(
       `cluster "${inv.cluster}" cannot be restored to ${o.to.toISOString()}: no base snapshot and PITR range covers it${near ? ` (nearest restorable times: ${near})` : " and nothing is restorable yet"}`,
-      { solution: restoreHint(r) },
+      { advice: restoreHint(r) },
     );
   }
   progress(`restoring cluster "${inv.cluster}" to ${o.to.toISOString()}`);
@@ -111,7 +110,7 @@ export async function restoreBackup(
   const snap = inv.snapshots.find((s) => s.name === o.backup);
   if (!snap || snap.status !== "done") {
     const done = inv.snapshots.filter((s) => s.status === "done").map((s) => s.name);
-    throw new PbmInputError("INPUT", `cluster "${inv.cluster}" has no finished backup named "${o.backup}"${done.length ? ` (finished: ${done.slice(-5).join(", ")})` : ""}`, { solution: "Pick one from `pulumi-pbm inventory`." });
+    throw errors.input(`cluster "${inv.cluster}" has no finished backup named "${o.backup}"${done.length ? ` (finished: ${done.slice(-5).join(", ")})` : ""}`, { advice: "Pick one from `pulumi-pbm inventory`." });
   }
   progress(`restoring cluster "${inv.cluster}" from snapshot ${o.backup}`);
   const started = await pbm.restore(o, { backup: o.backup, namespaces: o.namespaces });

@@ -3,7 +3,7 @@
 import * as out from "./output";
 import { runPbm, runPbmRaw, parsePbmJson, whenIdle, type PbmRunOptions } from "./run";
 import { pbmFeatures } from "./version";
-import { PbmCommandError } from "../errors";
+import { errors } from "../errors";
 
 export type { PbmRunOptions } from "./run";
 
@@ -70,7 +70,7 @@ export const pbm = {
         return { name, type: snap.type, status: snap.status, error: snap.error, size: snap.size, last_write_ts: snap.restoreTo };
       });
     const found = (await runPbm(["list"], out.listOut, o)).snapshots?.find((s) => s.name === name);
-    if (!found) throw new PbmCommandError("PBM_FAILED", `pbm list has no backup named "${name}"`, 0, "", false, { solution: "Check the name with `pbm list`." });
+    if (!found) throw errors.pbmFailed(`pbm list has no backup named "${name}"`, { exitCode: 0, advice: "Check the name with `pbm list`." });
     return { name, type: found.type, status: found.status, error: found.error, size: found.size, last_write_ts: found.restoreTo };
   },
 
@@ -99,7 +99,7 @@ export const pbm = {
     const f = await pbmFeatures(o);
     if (f.describeCommands) return runPbm(["describe-restore", name], out.describeRestoreOut, o);
     const found = (await runPbm(["list", "--restore"], out.restoreListOut, o)).find((r) => r.name === name);
-    if (!found) throw new PbmCommandError("PBM_FAILED", `pbm list --restore has no restore named "${name}"`, 0, "", false, { solution: "Check `pbm list --restore`." });
+    if (!found) throw errors.pbmFailed(`pbm list --restore has no restore named "${name}"`, { exitCode: 0, advice: "Check `pbm list --restore`." });
     return { name, status: found.status, error: found.error, backup: found.snapshot };
   },
 
@@ -169,7 +169,7 @@ async function withSecretPipe<T>(text: string, fn: (file: string) => Promise<T>)
   let done = false;
   try {
     await new Promise<void>((resolve, reject) =>
-      execFile("mkfifo", ["-m", "600", fifo], (err) => (err ? reject(new PbmCommandError("INTERNAL", `cannot make a named pipe for pbm's input (mkfifo: ${err.message})`, undefined, "", false)) : resolve())),
+      execFile("mkfifo", ["-m", "600", fifo], (err) => (err ? reject(errors.internal(`cannot make a named pipe for pbm's input (mkfifo: ${err.message})`, { cause: err })) : resolve())),
     );
     const feed = (async () => {
       const data = Buffer.from(text, "utf8");
@@ -217,8 +217,8 @@ async function followBackup(name: string, o: PbmRunOptions, waitSec: number): Pr
     // pbm may not list a backup for its first seconds.
     const d = await pbm.describeBackup(name, o).catch(() => undefined);
     if (d?.status === "done" || d?.status === "canceled") return;
-    if (d?.status === "error") throw new PbmCommandError("PBM_FAILED", `backup ${name} failed: ${d.error ?? "no reason given"}`, 0, "", false, { solution: "See `pbm logs` for the cause, then rerun." });
-    if (Date.now() > deadline) throw new PbmCommandError("PBM_TIMEOUT", `backup ${name} did not finish within ${waitSec}s`, undefined, "", true);
+    if (d?.status === "error") throw errors.pbmFailed(`backup ${name} failed: ${d.error ?? "no reason given"}`, { exitCode: 0, advice: "See `pbm logs` for the cause, then rerun." });
+    if (Date.now() > deadline) throw errors.pbmTimeout(`backup ${name} did not finish within ${waitSec}s`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

@@ -1,7 +1,7 @@
 // Detects the pbm release once per binary (remembered on disk across processes), and the flags that depend on it
 // (reference §7).
 import { z } from "zod";
-import { PbmCommandError } from "../errors";
+import { errors } from "../errors";
 import { runPbm, type PbmRunOptions } from "./run";
 
 export interface PbmFeatures {
@@ -56,7 +56,7 @@ export function pbmFeatures(o: PbmRunOptions): Promise<PbmFeatures> {
       const known = id && readDiskCache()[id.key];
       const version = known ?? (await askVersion(o));
       if (!/^\d+\.\d+\.\d+/.test(version) || cmp(version, "1.6.0") < 0)
-        throw new PbmCommandError("PBM_TOO_OLD", `pbm ${version} is older than 1.6.0, the first release with JSON output`, 0, "", false);
+        throw errors.pbmTooOld(`pbm ${version} is older than 1.6.0, the first release with JSON output`, { exitCode: 0 });
       if (id && !known) writeDiskCache(id.key, version);
       return featuresOf(version);
     })();

@@ -3,7 +3,7 @@
 import type { Db } from "mongodb";
 import { withReplicaSet, clusterFromUri, type ClusterIdentity } from "../core/cluster";
 import { ruleBlockers, ruleText, ruleViolation, type RuleBlocker, type RuleParty, type RuleViolation } from "../core/pitrRule";
-import { PbmInputError } from "../errors";
+import { errors, type PbmProviderError } from "../errors";
 import { readRuleState } from "./guard";
 import { readPbmConfig, withPbmClient } from "../state/mongo";
 
@@ -75,8 +75,8 @@ export async function violationOn(admin: Db, mongodbUri: string, wanted: RulePar
 }
 
 /** The refusal as an error of ours: `[PBMP-1002] ScheduledBackup "b": … . <fix>.` */
-export function ruleError(resource: string, v: RuleViolation, left?: string): PbmInputError {
-  return new PbmInputError("PITR_CONFLICT", `${resource}: ${v.what}${left ? `. ${left}` : ""}`, { solution: `${v.fix}.` });
+export function ruleError(resource: string, v: RuleViolation, left?: string): PbmProviderError {
+  return errors.pitrConflict(`${resource}: ${v.what}${left ? `. ${left}` : ""}`, { advice: `${v.fix}.` });
 }
 
 /** The refusal as a check failure on `enabled` (the engine names the resource). */

@@ -1,12 +1,13 @@
 // BackupLocation: pbm's S3 storage (main config, or a profile on pbm 2.6+). Owns only `storage.*`.
 import { stringify } from "yaml";
-import { PbmInputError, PbmProviderError, PbmStateError } from "../errors";
-import { pbm } from "../pbm/commands";
+import { errors, tellLeft } from "../errors";
+import { stdoutNotice, type NoticeSink } from "../notice";
+import { pbm, type PbmRunOptions } from "../pbm/commands";
 import { listEntries } from "../registry";
 import { backupLocationInputs, type BackupLocationInputs } from "../schemas";
 import { clusterName, readPbmConfig, readPbmProfile, withPbmClient } from "../state/mongo";
 import { probeBucket } from "../state/s3";
-import { canonical, changedKeys, checkWith, pick, sameTarget } from "./common";
+import { canonical, changedKeys, checkWith, pick, sameTarget, type Handlers } from "./common";
 
 /** Stand-ins for values unknown during preview, so cross-field rules still run. */
 const PREVIEW_PLACEHOLDERS = { mongodbUri: "mongodb://unknown/", bucket: "unknown-bucket" };
@@ -108,11 +109,14 @@ function describeChanges(old: Record<string, any> | undefined, next: Record<stri
   return out;
 }
 
-async function apply(i: BackupLocationInputs): Promise<BackupLocationOutputs> {
+/** pbm's options for this resource's calls; waits for pbm's lock are told to `notice`. */
+const pbmOptions = (i: Pick<BackupLocationInputs, "mongodbUri" | "pbmPath" | "timeoutSec">, notice: NoticeSink): PbmRunOptions => ({ mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec, onProgress: notice });
+
+async function apply(i: BackupLocationInputs, notice: NoticeSink): Promise<BackupLocationOutputs> {
   // The provider never sees the Pulumi resource name; the storage path names the location in messages.
   const name = storagePathOf(i);
   // pbm config waits for the resync (resyncTimeoutSec); every other call gets timeoutSec.
-  const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec };
+  const o = pbmOptions(i, notice);
   const { cluster, current } = await withPbmClient(i.mongodbUri, async (admin) => ({ cluster: await clusterName(admin), current: await readPbmConfig(admin) }));
   await probeBucket(
     { bucket: i.bucket, prefix: i.prefix, region: i.region, endpointUrl: i.endpointUrl, forcePathStyle: i.forcePathStyle, accessKeyId: i.credentials?.accessKeyId, secretAccessKey: i.credentials?.secretAccessKey, sessionToken: i.credentials?.sessionToken },
@@ -120,12 +124,12 @@ async function apply(i: BackupLocationInputs): Promise<BackupLocationOutputs> {
   );
   const f = await pbm.version(o);
   if (!i.forcePathStyle && !knowsForcePathStyle(f.version))
-    throw new PbmInputError("INPUT", `BackupLocation ${name} on cluster "${cluster}": property "forcePathStyle": false needs pbm 2.2 or newer, found ${f.version} (which always uses path-style requests)`, { solution: "Upgrade pbm, or leave forcePathStyle unset." });
+    throw errors.input(`BackupLocation ${name} on cluster "${cluster}": property "forcePathStyle": false needs pbm 2.2 or newer, found ${f.version} (which always uses path-style requests)`, { advice: "Upgrade pbm, or leave forcePathStyle unset." });
   const storage = storageSection(i, f.version);
   let adoptedChanges: string[] = [];
   if (i.profile) {
-    if (!f.profiles) throw new PbmInputError("INPUT", `BackupLocation ${name} on cluster "${cluster}": profile "${i.profile}" needs pbm 2.6 or newer, found ${f.version}`, { solution: "Upgrade pbm, or leave profile unset to use the main storage." });
-    if (!current) throw new PbmStateError("NOT_CONFIGURED", `BackupLocation ${name}: cluster "${cluster}" has no main pbm storage yet, which a profile needs`);
+    if (!f.profiles) throw errors.input(`BackupLocation ${name} on cluster "${cluster}": profile "${i.profile}" needs pbm 2.6 or newer, found ${f.version}`, { advice: "Upgrade pbm, or leave profile unset to use the main storage." });
+    if (!current) throw errors.notConfigured(`BackupLocation ${name}: cluster "${cluster}" has no main pbm storage yet, which a profile needs`);
     await pbm.addProfile(i.profile, stringify({ storage }), o);
   } else {
     adoptedChanges = describeChanges(current?.storage, storage);
@@ -138,10 +142,10 @@ async function apply(i: BackupLocationInputs): Promise<BackupLocationOutputs> {
       // pbm writes the new config before it waits for the agents' resync, so a failed resync (agents down, or
       // the agents refused by the storage) leaves the new storage in place: put back what was there.
       const left = await putBack(i.mongodbUri, current, o);
-      if (left && err instanceof PbmProviderError) err.tellLeft(`BackupLocation ${name}: ${left}`);
+      if (left) tellLeft(err, `BackupLocation ${name}: ${left}`);
       throw err;
     }
-    if (adoptedChanges.length) console.log(`pulumi-pbm: BackupLocation ${name} adopted cluster "${cluster}"'s existing pbm storage and changed: ${adoptedChanges.join("; ")}`);
+    if (adoptedChanges.length) notice(`BackupLocation ${name} adopted cluster "${cluster}"'s existing pbm storage and changed: ${adoptedChanges.join("; ")}`);
   }
   return { ...i, cluster, storagePath: storagePathOf(i), adoptedChanges };
 }
@@ -151,7 +155,7 @@ async function apply(i: BackupLocationInputs): Promise<BackupLocationOutputs> {
  * what it left (undefined when pbm's storage never changed). The put-back's own resync may fail the same way
  * (agents down), so what counts is the config document afterwards, not pbm's exit code.
  */
-async function putBack(mongodbUri: string, before: Record<string, any> | null, o: { mongodbUri: string; pbmPath?: string; timeoutSec?: number }): Promise<string | undefined> {
+async function putBack(mongodbUri: string, before: Record<string, any> | null, o: PbmRunOptions): Promise<string | undefined> {
   const storageNow = async () => withPbmClient(mongodbUri, async (admin) => (await readPbmConfig(admin))?.storage).catch(() => undefined);
   const now = await storageNow();
   if (canonical(now ?? null) === canonical(before?.storage ?? null)) return undefined;
@@ -164,60 +168,63 @@ async function putBack(mongodbUri: string, before: Record<string, any> | null, o
     : "putting pbm's storage config back failed too, so pbm may use the new storage: run pulumi up again";
 }
 
-export const backupLocation = {
-  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
-    return checkWith(backupLocationInputs(), news, PREVIEW_PLACEHOLDERS);
-  },
+/** The BackupLocation handlers; notices (what adoption changed, a wait for pbm's lock) go to `notice`. */
+export function backupLocationHandlers(notice: NoticeSink = stdoutNotice) {
+  return {
+    async check(_olds, news) {
+      return checkWith(backupLocationInputs(), news, PREVIEW_PLACEHOLDERS);
+    },
 
-  async diff(_id: string, olds: BackupLocationOutputs, news: BackupLocationInputs) {
-    const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, [...DESIRED, "resyncTimeoutSec", "timeoutSec", "pbmPath"]);
-    const replaces = [
-      ...(!sameTarget(olds.mongodbUri, news.mongodbUri) ? ["mongodbUri"] : []),
-      ...(changed.includes("profile") ? ["profile"] : []),
-    ];
-    const uriChanged = olds.mongodbUri !== news.mongodbUri;
-    return { changes: changed.length > 0 || replaces.length > 0 || uriChanged, replaces, deleteBeforeReplace: true };
-  },
+    async diff(_id, olds, news) {
+      const changed = changedKeys(olds, news, [...DESIRED, "resyncTimeoutSec", "timeoutSec", "pbmPath"]);
+      const replaces = [
+        ...(!sameTarget(olds.mongodbUri, news.mongodbUri) ? ["mongodbUri"] : []),
+        ...(changed.includes("profile") ? ["profile"] : []),
+      ];
+      const uriChanged = olds.mongodbUri !== news.mongodbUri;
+      return { changes: changed.length > 0 || replaces.length > 0 || uriChanged, replaces, deleteBeforeReplace: true };
+    },
 
-  async create(inputs: BackupLocationInputs) {
-    const outs = await apply(inputs);
-    return { id: `${outs.cluster}/${inputs.profile ?? "main"}`, outs };
-  },
+    async create(inputs) {
+      const outs = await apply(inputs, notice);
+      return { id: `${outs.cluster}/${inputs.profile ?? "main"}`, outs };
+    },
 
-  async read(id: string, props: BackupLocationOutputs) {
-    const o = { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec };
-    const live = await withPbmClient(o.mongodbUri, async (admin) =>
-      props.profile ? (await readPbmProfile(admin, props.profile))?.storage : (await readPbmConfig(admin))?.storage,
-    );
-    if (!live) return { id: "" };
-    const inputs = inputsFromStorage(live, props);
-    const outs = { ...props, ...inputs, storagePath: storagePathOf(inputs) };
-    return { id, props: outs, inputs: pick(outs as unknown as Record<string, unknown>, ["mongodbUri", ...DESIRED, "resyncTimeoutSec", "timeoutSec", "pbmPath"]) };
-  },
-
-  async update(_id: string, olds: BackupLocationOutputs, news: BackupLocationInputs) {
-    const identityChanged = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, IDENTITY).length > 0;
-    const outs = await apply(news);
-    return { outs: { ...outs, adoptedChanges: identityChanged ? outs.adoptedChanges : [] } };
-  },
-
-  async delete(_id: string, props: BackupLocationOutputs) {
-    const o = { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec };
-    const { cluster, entries, pitrOn } = await withPbmClient(o.mongodbUri, async (admin) => ({
-      cluster: await clusterName(admin),
-      entries: await listEntries(admin),
-      pitrOn: !!(await readPbmConfig(admin))?.pitr?.enabled,
-    }));
-    const users = entries.filter((e) => e.enabled && (props.profile ? e.backup?.profile === props.profile : e.kind !== "schedule" || !e.backup?.profile));
-    if (!props.profile && (pitrOn || users.length))
-      throw new PbmStateError(
-        "LOCATION_IN_USE",
-        `BackupLocation for cluster "${cluster}" (${props.storagePath}) is still used by ${[pitrOn ? "PITR (pitr.enabled=true)" : "", ...users.map((u) => `${u.kind === "schedule" ? "ScheduledBackup" : "PitrPolicy"} "${u.name}"`)].filter(Boolean).join(", ")}`,
+    async read(id, props) {
+      const live = await withPbmClient(props.mongodbUri, async (admin) =>
+        props.profile ? (await readPbmProfile(admin, props.profile))?.storage : (await readPbmConfig(admin))?.storage,
       );
-    if (props.profile) {
-      if (users.length) throw new PbmStateError("LOCATION_IN_USE", `BackupLocation profile "${props.profile}" on cluster "${cluster}" is still used by ${users.map((u) => `"${u.name}"`).join(", ")}`);
-      await pbm.removeProfile(props.profile, o);
-    }
-    // The main storage stays configured in pbm (pbm cannot unset it), and no backup data is touched.
-  },
-};
+      if (!live) return { id: "" };
+      const inputs = inputsFromStorage(live, props);
+      const outs = { ...props, ...inputs, storagePath: storagePathOf(inputs) };
+      return { id, props: outs, inputs: pick(outs, ["mongodbUri", ...DESIRED, "resyncTimeoutSec", "timeoutSec", "pbmPath"]) };
+    },
+
+    async update(_id, olds, news) {
+      const identityChanged = changedKeys(olds, news, IDENTITY).length > 0;
+      const outs = await apply(news, notice);
+      return { outs: { ...outs, adoptedChanges: identityChanged ? outs.adoptedChanges : [] } };
+    },
+
+    async delete(_id, props) {
+      const o = pbmOptions(props, notice);
+      const { cluster, entries, pitrOn } = await withPbmClient(o.mongodbUri, async (admin) => ({
+        cluster: await clusterName(admin),
+        entries: await listEntries(admin),
+        pitrOn: !!(await readPbmConfig(admin))?.pitr?.enabled,
+      }));
+      const users = entries.filter((e) => e.enabled && (props.profile ? e.backup?.profile === props.profile : e.kind !== "schedule" || !e.backup?.profile));
+      if (!props.profile && (pitrOn || users.length))
+        throw errors.locationInUse(
+          `BackupLocation for cluster "${cluster}" (${props.storagePath}) is still used by ${[pitrOn ? "PITR (pitr.enabled=true)" : "", ...users.map((u) => `${u.kind === "schedule" ? "ScheduledBackup" : "PitrPolicy"} "${u.name}"`)].filter(Boolean).join(", ")}`,
+        );
+      if (props.profile) {
+        if (users.length) throw errors.locationInUse(`BackupLocation profile "${props.profile}" on cluster "${cluster}" is still used by ${users.map((u) => `"${u.name}"`).join(", ")}`);
+        await pbm.removeProfile(props.profile, o);
+      }
+      // The main storage stays configured in pbm (pbm cannot unset it), and no backup data is touched.
+    },
+  } satisfies Handlers<BackupLocationInputs, BackupLocationOutputs>;
+}
+
+export const backupLocation = backupLocationHandlers();

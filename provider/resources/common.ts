@@ -1,4 +1,5 @@
 // Shared pieces of the resource handlers: preview unknowns, check results, diffs over desired fields.
+import type * as pulumi from "@pulumi/pulumi";
 import { sameCluster, tryClusterFromUri } from "../core/cluster";
 import { ERROR_CODES, PbmProviderError } from "../errors";
 import type { z } from "zod";
@@ -38,16 +39,29 @@ export interface CheckFailure {
   reason: string;
 }
 
+/** What check returns: failures, or the inputs (typed as up sees them; in preview a value may be `UNKNOWN`). */
+export interface CheckResult<I> {
+  inputs?: I;
+  failures?: pulumi.dynamic.CheckFailure[];
+}
+
+/**
+ * A resource's handlers, typed by its inputs I (what check returns; what create, diff and update get) and its
+ * state O. These are `pulumi.dynamic.ResourceProvider<I, O>`'s own signatures but for two: check gets the raw
+ * property bags (they are not inputs until it has judged them), and read gets the state (the host always passes
+ * it; the SDK has it optional) and returns inputs as inputs (the SDK's `ReadResult<O>` types them as state).
+ */
+export type Handlers<I, O> = Pick<pulumi.dynamic.ResourceProvider<I, O>, "diff" | "create" | "update" | "delete"> & {
+  check?: (olds: Record<string, unknown>, news: Record<string, unknown>) => Promise<CheckResult<I>>;
+  read?: (id: string, props: O) => Promise<{ id?: string; props?: O; inputs?: Partial<I> }>;
+};
+
 /**
  * Validates known inputs; returns failures naming each property, or the parsed inputs with defaults.
  * Top-level values unknown during preview are validated as `placeholders` (so rules across fields still run)
  * and handed back unknown.
  */
-export function checkWith<T>(
-  schema: z.ZodType<T>,
-  news: Record<string, unknown>,
-  placeholders: Record<string, unknown> = {},
-): { inputs?: Record<string, unknown>; failures?: CheckFailure[] } {
+export function checkWith<T>(schema: z.ZodType<T>, news: Record<string, unknown>, placeholders: Record<string, unknown> = {}): CheckResult<T> {
   const { __provider, ...rest } = news;
   const unknownTop = Object.keys(rest).filter((k) => isUnknown(rest[k]));
   const candidate = withoutUnknowns(rest) as Record<string, unknown>;
@@ -62,12 +76,13 @@ export function checkWith<T>(
       .filter((i) => !(DEPENDS_ON[String(i.path[i.path.length - 1])] ?? []).some((k) => containsUnknown(getPath(rest, [...i.path.slice(0, -1), k]))))
       .map((i) => checkFailure(`[${ERROR_CODES.INPUT.code}] ${describeIssuePath(i)}: ${issueMessage(i)}`));
     if (failures.length) return { failures };
-    return { inputs: news };
+    // Judged again in up, once the values are known.
+    return { inputs: news as T };
   }
-  if (nestedUnknown) return { inputs: news };
+  if (nestedUnknown) return { inputs: news as T };
   const out: Record<string, unknown> = { ...(parsed.data as Record<string, unknown>) };
   for (const k of unknownTop) out[k] = UNKNOWN;
-  return { inputs: { ...out, ...(__provider ? { __provider } : {}) } };
+  return { inputs: { ...out, ...(__provider ? { __provider } : {}) } as T };
 }
 
 /** Properties whose rules read a sibling (schemas.ts): judged only when the sibling is known. */
@@ -87,11 +102,15 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
 }
 
-export function pick<T extends Record<string, unknown>>(o: T, keys: readonly string[]): Record<string, unknown> {
+/** The properties of `o` named in `keys` that are set. */
+export function pick<T extends object, K extends string>(o: T, keys: readonly K[]): { [P in K & keyof T]?: T[P] } {
   const out: Record<string, unknown> = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
-  return out;
+  for (const k of keys) if (valueAt(o, k) !== undefined) out[k] = valueAt(o, k);
+  return out as { [P in K & keyof T]?: T[P] };
 }
+
+/** A property of a resource's inputs or state by name (for the lists of desired fields). */
+const valueAt = (o: object, k: string): unknown => (o as Record<string, unknown>)[k];
 
 /**
  * Whether a changed `mongodbUri` still reaches the same cluster (provider/core/cluster.ts): a password rotation,
@@ -102,8 +121,9 @@ export function sameTarget(oldUri: unknown, newUri: unknown): boolean {
   return a && b ? sameCluster(a, b) : oldUri === newUri;
 }
 
-export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, keys: readonly string[]): string[] {
-  return keys.filter((k) => isUnknown(news[k]) || containsUnknown(news[k]) || canonical(olds[k]) !== canonical(news[k]));
+/** The keys whose value differs between the state and the new inputs (or is unknown in preview). */
+export function changedKeys(olds: object, news: object, keys: readonly string[]): string[] {
+  return keys.filter((k) => containsUnknown(valueAt(news, k)) || canonical(valueAt(olds, k)) !== canonical(valueAt(news, k)));
 }
 
 /** Plain JSON (no undefined, no driver types): what the dynamic-provider host can encode as a Struct. */

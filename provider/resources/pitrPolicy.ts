@@ -1,21 +1,28 @@
 // PitrPolicy: pbm's point-in-time recovery (`pitr.*`, one `pbm config --set` call), PMM's rule, the base
 // snapshot PITR needs, and an optional base-snapshot cadence for the runner.
 import type { Db } from "mongodb";
-import { partyLabel, sameParty, type RuleBlocker, type RuleParty } from "../core/pitrRule";
-import { PbmProviderError, PbmStateError } from "../errors";
+import { sameParty, type RuleParty } from "../core/pitrRule";
+import { errors, tellLeft } from "../errors";
 import { inventoryOutputs, sharedInventory, type Inventory, type TimeSpan } from "../inventory";
-import { pbm } from "../pbm/commands";
-import { deleteEntry, getEntry, restoreEntry, upsertEntry, type RegistryEntry } from "../registry";
-import { claimPitr, newClaimToken, pitrHolder, releasePitr } from "../registry/guard";
+import { stdoutNotice, type NoticeSink } from "../notice";
+import { pbm, type PbmRunOptions } from "../pbm/commands";
+import { deleteEntry, getEntry, upsertEntry, type RegistryEntry } from "../registry";
+import { pitrHolder, releasePitr } from "../registry/guard";
 import { pitrPolicyInputs, type PitrPolicyInputs } from "../schemas";
 import { agentStorageProblem, baseInProgress, clusterName, hasPitrBase, readPbmConfig, withPbmClient } from "../state/mongo";
-import { changedKeys, checkWith, isUnknown, pick, sameTarget } from "./common";
-import { claimUnderRule, lastingBlockers, programBlockers, ruleError, ruleFailure, violationOn } from "../registry/rule";
+import { changedKeys, checkWith, pick, sameTarget, type Handlers } from "./common";
+import { checkUnderRule, enableUnderRule, type Undo } from "./enable";
 
 /** Stand-ins for values unknown during preview, so cross-field rules still run. */
 const PREVIEW_PLACEHOLDERS = { mongodbUri: "mongodb://unknown/", name: "pitr" };
 
 const DESIRED = ["enabled", "oplogSpanMin", "compression", "compressionLevel", "oplogOnly", "takeBaseSnapshot", "baseSnapshotSchedule", "name", "pbmPath", "timeoutSec", "baseSnapshotMissing"] as const;
+
+/**
+ * What check hands on: the inputs, and `baseSnapshotMissing` when a base snapshot that failed after create left
+ * PITR unable to slice (a change, so the up takes a new one; state never holds it).
+ */
+export type PitrPolicyChecked = PitrPolicyInputs & { baseSnapshotMissing?: boolean };
 
 export interface PitrPolicyOutputs extends Omit<PitrPolicyInputs, "programConflicts" | "programReleases"> {
   cluster: string;
@@ -32,7 +39,8 @@ export interface PitrPolicyOutputs extends Omit<PitrPolicyInputs, "programConfli
 
 const partyOf = (i: Pick<PitrPolicyInputs, "name" | "declaredBy">): RuleParty => ({ kind: "pitrPolicy", name: i.name, ...i.declaredBy });
 const label = (i: Pick<PitrPolicyInputs, "name">) => `PitrPolicy "${i.name}"`;
-const notice = (line: string) => console.log(`pulumi-pbm: ${line}`);
+/** pbm's options for this resource's calls; waits for pbm's lock are told to `notice`. */
+const pbmOptions = (i: Pick<PitrPolicyInputs, "mongodbUri" | "pbmPath" | "timeoutSec">, notice: NoticeSink): PbmRunOptions => ({ mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec, onProgress: notice });
 const sameDeclarer = (e: RegistryEntry | null, i: Pick<PitrPolicyInputs, "declaredBy">) => !!e && (e.declaredBy.project ?? "") === (i.declaredBy?.project ?? "") && (e.declaredBy.stack ?? "") === (i.declaredBy?.stack ?? "");
 
 /** The inventory's status for this resource's outputs, bounded like the inventory's own (no text grows with history). */
@@ -74,15 +82,12 @@ function previousSettings(desired: PitrSettings, before: Record<string, unknown>
   return out;
 }
 
-/** Puts back pbm's PITR settings; says how that went, for the error that caused it. */
-type UndoPitr = () => Promise<string>;
-
 /** `pbm config --set pitr.*`; on failure puts back what was there and says what it left. Returns the undo. */
-async function setPitr(admin: Db, i: PitrPolicyInputs): Promise<UndoPitr> {
-  const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec };
+async function setPitr(admin: Db, i: PitrPolicyInputs, notice: NoticeSink): Promise<Undo> {
+  const o = pbmOptions(i, notice);
   const desired = desiredSettings(i);
   const before = (await readPbmConfig(admin))?.pitr as Record<string, unknown> | undefined;
-  const undo: UndoPitr = () =>
+  const undo: Undo = () =>
     pbm.setConfig(previousSettings(desired, before), o).then(
       () => "pbm's pitr settings were put back as they were",
       (e: Error) => `putting pbm's pitr settings back failed too (${e.message.replace(/^\[PBMP-\d+\] /, "")}), so they may be partly changed: run pulumi up again`,
@@ -92,17 +97,11 @@ async function setPitr(admin: Db, i: PitrPolicyInputs): Promise<UndoPitr> {
   } catch (err) {
     // pbm refuses a config change while another operation holds its lock, before writing anything.
     const untouched = err instanceof Error && /another operation in progress/.test(err.message);
-    await tellUndone(err, i, untouched ? "pbm's pitr settings were not changed" : await undo());
+    tellLeft(err, `${label(i)}: ${untouched ? "pbm's pitr settings were not changed" : await undo()}`);
     throw err;
   }
   return undo;
 }
-
-async function tellUndone(err: unknown, i: PitrPolicyInputs, undone: string): Promise<void> {
-  if (err instanceof PbmProviderError) err.tellLeft(`${label(i)}: ${undone}`);
-  else if (err instanceof Error) err.message = `${err.message.replace(/\.?$/, ".")} ${label(i)}: ${undone}.`;
-}
-
 
 /**
  * Makes sure PITR has a base snapshot: none is started when one is done or under way (a retry after a kill, or a
@@ -110,24 +109,24 @@ async function tellUndone(err: unknown, i: PitrPolicyInputs, undone: string): Pr
  * it starts is followed until pbm has accepted it (`starting` → `running`, up to 30 s), so one refused at once
  * fails it too. One that fails later is noticed by the next check (`baseSnapshotMissing`), whose up takes another.
  */
-async function ensureBase(admin: Db, i: PitrPolicyInputs, cluster: string): Promise<string | undefined> {
+async function ensureBase(admin: Db, i: PitrPolicyInputs, cluster: string, notice: NoticeSink): Promise<string | undefined> {
   if (!i.enabled || i.oplogOnly || !i.takeBaseSnapshot || (await hasPitrBase(admin))) return undefined;
   const running = await baseInProgress(admin);
   if (running) return running;
   const storage = await agentStorageProblem(admin);
   if (storage)
-    throw new PbmStateError("S3_PROBE", `${label(i)}: pbm-agent on cluster "${cluster}" cannot use the backup storage, so PITR can get no base snapshot: ${storage}`, {
-      solution: "Fix the storage access the BackupLocation gives pbm (bucket, endpoint, credentials; `pbm status` shows it), then run pulumi up again.",
+    throw errors.storage(`${label(i)}: pbm-agent on cluster "${cluster}" cannot use the backup storage, so PITR can get no base snapshot: ${storage}`, {
+      advice: "Fix the storage access the BackupLocation gives pbm (bucket, endpoint, credentials; `pbm status` shows it), then run pulumi up again.",
     });
-  const o = { mongodbUri: i.mongodbUri, pbmPath: i.pbmPath, timeoutSec: i.timeoutSec };
+  const o = pbmOptions(i, notice);
   const started = await pbm.backup(o, { type: i.baseSnapshotSchedule?.type === "physical" ? "physical" : "logical" });
   notice(`${label(i)} started base snapshot "${started.name}" on cluster "${cluster}"; PITR slicing begins when it is done`);
   const deadline = Date.now() + 30_000;
   for (;;) {
     const d = await pbm.describeBackup(started.name, o).catch(() => undefined);
     if (d?.status === "error" || d?.status === "canceled")
-      throw new PbmStateError("PBM_FAILED", `${label(i)}: base snapshot "${started.name}" on cluster "${cluster}" failed: ${d.error ?? d.status}`, {
-        solution: "PITR needs a base snapshot: fix the cause (`pbm logs`; storage access and the agents are the usual ones), then run pulumi up again.",
+      throw errors.pbmFailed(`${label(i)}: base snapshot "${started.name}" on cluster "${cluster}" failed: ${d.error ?? d.status}`, {
+        advice: "PITR needs a base snapshot: fix the cause (`pbm logs`; storage access and the agents are the usual ones), then run pulumi up again.",
       });
     if ((d && d.status !== "starting") || Date.now() > deadline) return started.name;
     await new Promise((r) => setTimeout(r, 1_000));
@@ -137,43 +136,6 @@ async function ensureBase(admin: Db, i: PitrPolicyInputs, cluster: string): Prom
 /** Whether PITR still lacks a base: enabled, wants one, none done and none under way. */
 async function baseMissing(admin: Db, i: PitrPolicyInputs): Promise<boolean> {
   return i.enabled && !i.oplogOnly && i.takeBaseSnapshot && !(await hasPitrBase(admin)) && !(await baseInProgress(admin));
-}
-
-/**
- * Enables PITR under the rule: the entry is written pending with a claim token, the guard is claimed (one
- * conditional write), and only then is pbm's config changed. A refusal or failure puts back the entry, the
- * guard and pbm's settings.
- */
-async function enable(admin: Db, i: PitrPolicyInputs, before: RegistryEntry | null, cluster: string): Promise<string | undefined> {
-  const me = partyOf(i);
-  const refuse = async (blockers: RuleBlocker[]) => ruleError(label(i), await violationOn(admin, i.mongodbUri, me, blockers), "Nothing was changed");
-  if (i.programConflicts?.length) throw await refuse(programBlockers(i.programConflicts));
-  const early = await lastingBlockers(admin, me, i.programReleases);
-  if (early.length) throw await refuse(early);
-
-  const holding = before?.enabled && !before.pending && before.guardToken && (await holdsPitr(admin, i, before)) ? before.guardToken : undefined;
-  const token = holding ?? newClaimToken();
-  await upsertEntry(admin, { kind: "pitrPolicy", name: i.name, enabled: true, pending: true, guardToken: token, declaredBy: i.declaredBy ?? {} });
-  let undoPitr: UndoPitr | undefined;
-  try {
-    const { claimed, blockers } = await claimUnderRule(admin, me, {
-      claim: () => claimPitr(admin, me, token),
-      releases: i.programReleases,
-      onWait: (b) => notice(`${label(i)} waits for ${b.map((x) => (x.by === "livePitr" ? "PITR" : partyLabel(x.party))).join(", ")} to be disabled by this same update`),
-    });
-    if (!claimed || blockers.length) throw await refuse(blockers);
-    undoPitr = await setPitr(admin, i);
-    const base = await ensureBase(admin, i, cluster);
-    await upsertEntry(admin, { kind: "pitrPolicy", name: i.name, enabled: true, guardToken: token, declaredBy: i.declaredBy ?? {} });
-    return base;
-  } catch (err) {
-    if (undoPitr) await tellUndone(err, i, await undoPitr());
-    // Putting the record back may fail for the same reason (a lost cluster): say so, never hide the cause.
-    await restoreEntry(admin, "pitrPolicy", i.name, before)
-      .then(() => (holding ? undefined : releasePitr(admin, me, token)))
-      .catch((e: Error) => tellUndone(err, i, `its record on the cluster could not be put back (${e.message.replace(/^\[PBMP-\d+\] /, "")}); the next pulumi up clears it`));
-    throw err;
-  }
 }
 
 /** The PitrPolicy's base-snapshot cadence, for the runner (not a scheduled backup under the rule). */
@@ -190,16 +152,28 @@ async function declareBaseSchedule(admin: Db, i: PitrPolicyInputs): Promise<void
   });
 }
 
-async function apply(i: PitrPolicyInputs, previous?: PitrPolicyOutputs): Promise<PitrPolicyOutputs> {
+async function apply(i: PitrPolicyChecked, notice: NoticeSink, previous?: PitrPolicyOutputs): Promise<PitrPolicyOutputs> {
   const { cluster, started } = await withPbmClient(i.mongodbUri, async (admin) => {
     const cluster = await clusterName(admin);
-    if (!(await readPbmConfig(admin))?.storage) throw new PbmStateError("NOT_CONFIGURED", `${label(i)}: cluster "${cluster}" has no pbm storage configured`);
+    if (!(await readPbmConfig(admin))?.storage) throw errors.notConfigured(`${label(i)}: cluster "${cluster}" has no pbm storage configured`);
     const before = await getEntry(admin, "pitrPolicy", i.name);
     let mine = true;
     let started: string | undefined;
-    if (i.enabled) started = await enable(admin, i, before, cluster);
+    // Enabling: the entry pending, the guard claimed, then pbm's pitr settings and the base snapshot PITR needs.
+    if (i.enabled)
+      started = await enableUnderRule(admin, {
+        party: partyOf(i),
+        label: label(i),
+        inputs: i,
+        before,
+        declaration: { kind: "pitrPolicy", name: i.name, enabled: true, declaredBy: i.declaredBy ?? {} },
+        holdsClaim: () => holdsPitr(admin, i, before),
+        change: () => setPitr(admin, i, notice),
+        then: () => ensureBase(admin, i, cluster, notice),
+        notice,
+      });
     else if (await holdsPitr(admin, i, before)) {
-      await setPitr(admin, i);
+      await setPitr(admin, i, notice);
       await upsertEntry(admin, { kind: "pitrPolicy", name: i.name, enabled: false, declaredBy: i.declaredBy ?? {} });
       await releasePitr(admin, partyOf(i));
     } else mine = !before || sameDeclarer(before, i); // PITR there belongs to someone else: leave it alone
@@ -207,82 +181,73 @@ async function apply(i: PitrPolicyInputs, previous?: PitrPolicyOutputs): Promise
     return { cluster, started };
   });
   const baseSnapshot = started ?? previous?.baseSnapshot;
-  const { programConflicts: _c, programReleases: _r, baseSnapshotMissing: _m, ...inputs } = i as PitrPolicyInputs & { baseSnapshotMissing?: boolean };
+  const { programConflicts: _c, programReleases: _r, baseSnapshotMissing: _m, ...inputs } = i;
   return { ...inputs, cluster, slicing: previous?.slicing ?? false, latestRestorableWindow: previous?.latestRestorableWindow ?? null, ...(baseSnapshot ? { baseSnapshot } : {}) };
 }
 
-export const pitrPolicy = {
-  async check(olds: Record<string, unknown>, news: Record<string, unknown>) {
-    const r = checkWith(pitrPolicyInputs(), news, PREVIEW_PLACEHOLDERS);
-    if (r.failures || !r.inputs) return r;
-    const i = r.inputs as PitrPolicyInputs;
-    // Conflicts with what the cluster already holds (schedules, another PitrPolicy) are refused here, at
-    // preview. Conflicts inside this program are reported by the sdk and refused at create.
-    if (i.enabled === true && typeof i.mongodbUri === "string" && !isUnknown(i.mongodbUri) && !isUnknown(i.name)) {
-      const { v, missing } = await withPbmClient(i.mongodbUri, async (admin) => {
-        const blockers = await lastingBlockers(admin, partyOf(i), i.programReleases);
-        return { v: blockers.length ? await violationOn(admin, i.mongodbUri, partyOf(i), blockers) : undefined, missing: olds.mongodbUri !== undefined && (await baseMissing(admin, i)) };
+/** The PitrPolicy handlers; notices (a base snapshot started, a wait) go to `notice`. */
+export function pitrPolicyHandlers(notice: NoticeSink = stdoutNotice) {
+  return {
+    async check(olds, news) {
+      return checkUnderRule<PitrPolicyChecked>(checkWith(pitrPolicyInputs(), news, PREVIEW_PLACEHOLDERS), partyOf, async (admin, i) =>
+        olds.mongodbUri !== undefined && (await baseMissing(admin, i)) ? { baseSnapshotMissing: true } : undefined,
+      );
+    },
+
+    async diff(_id, olds, news) {
+      const changed = changedKeys(olds, news, [...DESIRED, "declaredBy"]);
+      const replaces = !sameTarget(olds.mongodbUri, news.mongodbUri) ? ["mongodbUri"] : changed.includes("name") ? ["name"] : [];
+      return { changes: changed.length > 0 || replaces.length > 0 || olds.mongodbUri !== news.mongodbUri, replaces, deleteBeforeReplace: true };
+    },
+
+    async create(inputs) {
+      const outs = await apply(inputs, notice);
+      return { id: `${outs.cluster}/pitr`, outs };
+    },
+
+    // State written by 0.1 may still carry `restorableWindow` (min..max over all ranges, gaps included): not carried over.
+    async read(id, { restorableWindow: _v01, ...props }: PitrPolicyOutputs & { restorableWindow?: unknown }) {
+      const { live, registered } = await withPbmClient(props.mongodbUri, async (admin) => {
+        const entry = await getEntry(admin, "pitrPolicy", props.name);
+        return { live: (await readPbmConfig(admin))?.pitr, registered: !props.enabled || (!!entry?.enabled && sameDeclarer(entry, props)) };
       });
-      if (v) return ruleFailure(v);
-      // A base snapshot that failed after create leaves PITR unable to slice: show it as a change, so this
-      // up takes a new one (state never holds `baseSnapshotMissing`).
-      if (missing) return { inputs: { ...r.inputs, baseSnapshotMissing: true } };
-    }
-    return r;
-  },
+      // Shared with every other resource on this cluster in this process: one `pbm status` per cluster.
+      const inv = await sharedInventory({ mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec });
+      const inputs: PitrPolicyInputs = {
+        ...props,
+        enabled: !!live?.enabled,
+        oplogSpanMin: live?.oplogSpanMin ?? 10,
+        oplogOnly: !!live?.oplogOnly,
+        ...(props.compression !== undefined || live?.compression ? { compression: live?.compression ?? props.compression } : {}),
+        ...(live?.compressionLevel !== undefined ? { compressionLevel: live.compressionLevel } : {}),
+        // The cluster no longer records this declaration (its registry entry was removed): show it as drift, so
+        // the next up writes it back and other stacks see PITR's owner again.
+        ...(registered ? {} : { declaredBy: undefined }),
+      };
+      const outs = { ...props, ...inputs, ...statusOutputs(inv) };
+      return { id, props: outs, inputs: { ...pick(outs, ["mongodbUri", ...DESIRED, "declaredBy"]), programConflicts: [], programReleases: [] } };
+    },
 
-  async diff(_id: string, olds: PitrPolicyOutputs, news: PitrPolicyInputs) {
-    const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, [...DESIRED, "declaredBy"]);
-    const replaces = !sameTarget(olds.mongodbUri, news.mongodbUri) ? ["mongodbUri"] : changed.includes("name") ? ["name"] : [];
-    return { changes: changed.length > 0 || replaces.length > 0 || olds.mongodbUri !== news.mongodbUri, replaces, deleteBeforeReplace: true };
-  },
+    async update(_id, olds, news) {
+      return { outs: await apply(news, notice, olds) };
+    },
 
-  async create(inputs: PitrPolicyInputs) {
-    const outs = await apply(inputs);
-    return { id: `${outs.cluster}/pitr`, outs };
-  },
+    /**
+     * Turns slicing off if this PitrPolicy holds PITR on the cluster, and keeps every chunk and snapshot. PITR
+     * that another owner holds is left as it is.
+     */
+    async delete(_id, props) {
+      await withPbmClient(props.mongodbUri, async (admin) => {
+        const entry = await getEntry(admin, "pitrPolicy", props.name);
+        if (await holdsPitr(admin, props, entry)) await pbm.setConfig({ "pitr.enabled": false }, pbmOptions(props, notice));
+        if (!entry || sameDeclarer(entry, props)) {
+          await deleteEntry(admin, "pitrPolicy", props.name);
+          await deleteEntry(admin, "pitrBase", props.name);
+        }
+        await releasePitr(admin, partyOf(props));
+      });
+    },
+  } satisfies Handlers<PitrPolicyChecked, PitrPolicyOutputs>;
+}
 
-  async read(id: string, props: PitrPolicyOutputs) {
-    const { live, registered } = await withPbmClient(props.mongodbUri, async (admin) => {
-      const entry = await getEntry(admin, "pitrPolicy", props.name);
-      return { live: (await readPbmConfig(admin))?.pitr, registered: !props.enabled || (!!entry?.enabled && sameDeclarer(entry, props)) };
-    });
-    // Shared with every other resource on this cluster in this process: one `pbm status` per cluster.
-    const inv = await sharedInventory({ mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec });
-    const inputs: PitrPolicyInputs = {
-      ...props,
-      enabled: !!live?.enabled,
-      oplogSpanMin: live?.oplogSpanMin ?? 10,
-      oplogOnly: !!live?.oplogOnly,
-      ...(props.compression !== undefined || live?.compression ? { compression: live?.compression ?? props.compression } : {}),
-      ...(live?.compressionLevel !== undefined ? { compressionLevel: live.compressionLevel } : {}),
-      // The cluster no longer records this declaration (its registry entry was removed): show it as drift, so
-      // the next up writes it back and other stacks see PITR's owner again.
-      ...(registered ? {} : { declaredBy: undefined }),
-    };
-    const outs = { ...props, ...inputs, ...statusOutputs(inv) };
-    // 0.1 named this output `restorableWindow` (min..max over all ranges, gaps included): not carried over.
-    delete (outs as { restorableWindow?: unknown }).restorableWindow;
-    return { id, props: outs, inputs: { ...pick(outs as unknown as Record<string, unknown>, ["mongodbUri", ...DESIRED, "declaredBy"]), programConflicts: [], programReleases: [] } };
-  },
-
-  async update(_id: string, olds: PitrPolicyOutputs, news: PitrPolicyInputs) {
-    return { outs: await apply(news, olds) };
-  },
-
-  /**
-   * Turns slicing off if this PitrPolicy holds PITR on the cluster, and keeps every chunk and snapshot. PITR
-   * that another owner holds is left as it is.
-   */
-  async delete(_id: string, props: PitrPolicyOutputs) {
-    await withPbmClient(props.mongodbUri, async (admin) => {
-      const entry = await getEntry(admin, "pitrPolicy", props.name);
-      if (await holdsPitr(admin, props, entry)) await pbm.setConfig({ "pitr.enabled": false }, { mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec });
-      if (!entry || sameDeclarer(entry, props)) {
-        await deleteEntry(admin, "pitrPolicy", props.name);
-        await deleteEntry(admin, "pitrBase", props.name);
-      }
-      await releasePitr(admin, partyOf(props));
-    });
-  },
-};
+export const pitrPolicy = pitrPolicyHandlers();

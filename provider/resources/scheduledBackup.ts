@@ -1,14 +1,13 @@
 // ScheduledBackup: a cron schedule in the registry collection of the target cluster. pbm has no scheduler;
 // the package's runner (`pulumi-pbm scheduler`) executes it. Deleting it keeps every backup it made.
-import type { Db } from "mongodb";
-import { partyLabel, type RuleBlocker, type RuleParty } from "../core/pitrRule";
-import { PbmProviderError } from "../errors";
-import { deleteEntry, getEntry, restoreEntry, upsertEntry, type Declaration, type RegistryEntry } from "../registry";
-import { claimSchedule, newClaimToken, releaseSchedule } from "../registry/guard";
+import type { RuleParty } from "../core/pitrRule";
+import { stdoutNotice, type NoticeSink } from "../notice";
+import { deleteEntry, getEntry, upsertEntry, type Declaration } from "../registry";
+import { releaseSchedule } from "../registry/guard";
 import { scheduledBackupInputs, type ScheduledBackupInputs } from "../schemas";
 import { clusterName, withPbmClient } from "../state/mongo";
-import { changedKeys, checkWith, isUnknown, pick, sameTarget } from "./common";
-import { claimUnderRule, lastingBlockers, programBlockers, ruleError, ruleFailure, violationOn } from "../registry/rule";
+import { changedKeys, checkWith, pick, sameTarget, type Handlers } from "./common";
+import { checkUnderRule, enableUnderRule } from "./enable";
 
 /** Stand-ins for values unknown during preview, so cross-field rules still run. */
 const PREVIEW_PLACEHOLDERS = { mongodbUri: "mongodb://unknown/", name: "unknown", schedule: "0 0 * * *" };
@@ -32,9 +31,9 @@ function nextRun(cron: string): string | undefined {
 
 const partyOf = (i: Pick<ScheduledBackupInputs, "name" | "declaredBy">): RuleParty => ({ kind: "schedule", name: i.name, ...i.declaredBy });
 const label = (i: Pick<ScheduledBackupInputs, "name">) => `ScheduledBackup "${i.name}"`;
-const notice = (line: string) => console.log(`pulumi-pbm: ${line}`);
 
-function declaration(i: ScheduledBackupInputs, enabled: boolean, claim?: { token: string; pending?: boolean }): Declaration {
+/** The registry's declaration of this schedule (its claim in the rule's guard is added by enableUnderRule). */
+function declaration(i: ScheduledBackupInputs, enabled: boolean): Omit<Declaration, "guardToken" | "pending"> {
   return {
     kind: "schedule",
     name: i.name,
@@ -50,50 +49,15 @@ function declaration(i: ScheduledBackupInputs, enabled: boolean, claim?: { token
     retention: i.retention,
     ...(i.timeoutSec ? { timeoutSec: i.timeoutSec } : {}),
     declaredBy: i.declaredBy ?? {},
-    ...(claim ? { guardToken: claim.token, ...(claim.pending ? { pending: true } : {}) } : {}),
   };
 }
 
-/**
- * Enables the schedule under the rule: the registry entry is written pending with a new claim token, then the
- * guard is claimed (one conditional write), then the entry is made live. A refusal or a failure on the way puts
- * the entry and the guard back as they were.
- */
-async function enable(admin: Db, i: ScheduledBackupInputs, before: RegistryEntry | null): Promise<void> {
-  const me = partyOf(i);
-  const refuse = async (blockers: RuleBlocker[]) => ruleError(label(i), await violationOn(admin, i.mongodbUri, me, blockers), "Nothing was changed");
-  if (i.programConflicts?.length) throw await refuse(programBlockers(i.programConflicts));
-  const early = await lastingBlockers(admin, me, i.programReleases);
-  if (early.length) throw await refuse(early);
-
-  // An entry that already holds a live claim keeps its token: a new one would leave it unguarded for a moment.
-  const holding = before?.enabled && !before.pending && before.guardToken ? before.guardToken : undefined;
-  const token = holding ?? newClaimToken();
-  await upsertEntry(admin, declaration(i, true, { token, pending: true }));
-  try {
-    const { claimed, blockers } = await claimUnderRule(admin, me, {
-      claim: () => claimSchedule(admin, i.name, token),
-      releases: i.programReleases,
-      onWait: (b) => notice(`${label(i)} waits for ${b.map((x) => (x.by === "livePitr" ? "PITR" : partyLabel(x.party))).join(", ")} to be disabled by this same update`),
-    });
-    if (!claimed || blockers.length) throw await refuse(blockers);
-    await upsertEntry(admin, declaration(i, true, { token }));
-    await releaseSchedule(admin, i.name, token);
-  } catch (err) {
-    await restoreEntry(admin, "schedule", i.name, before)
-      .then(() => (holding ? undefined : releaseSchedule(admin, i.name, before?.guardToken)))
-      .catch((e: Error) => {
-        if (err instanceof PbmProviderError) err.tellLeft(`Its record on the cluster could not be put back (${e.message.replace(/^\[PBMP-\d+\] /, "")}); the next pulumi up clears it`);
-      });
-    throw err;
-  }
-}
-
-async function apply(i: ScheduledBackupInputs): Promise<ScheduledBackupOutputs> {
+async function apply(i: ScheduledBackupInputs, notice: NoticeSink): Promise<ScheduledBackupOutputs> {
   return withPbmClient(i.mongodbUri, async (admin) => {
     const cluster = await clusterName(admin);
     const before = await getEntry(admin, "schedule", i.name);
-    if (i.enabled) await enable(admin, i, before);
+    // Enabling: the entry pending, the guard claimed, then the entry live; the runner runs only live entries.
+    if (i.enabled) await enableUnderRule(admin, { party: partyOf(i), label: label(i), inputs: i, before, declaration: declaration(i, true), notice });
     else {
       await upsertEntry(admin, declaration(i, false));
       await releaseSchedule(admin, i.name);
@@ -103,61 +67,54 @@ async function apply(i: ScheduledBackupInputs): Promise<ScheduledBackupOutputs> 
   });
 }
 
-export const scheduledBackup = {
-  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
-    const r = checkWith(scheduledBackupInputs(), news, PREVIEW_PLACEHOLDERS);
-    if (r.failures || !r.inputs) return r;
-    const i = r.inputs as ScheduledBackupInputs;
-    // Conflicts with what the cluster already holds are refused here, at preview. Conflicts inside this program
-    // are reported by the sdk and refused at create, so other resources of the program still deploy.
-    if (i.enabled === true && typeof i.mongodbUri === "string" && !isUnknown(i.mongodbUri) && !isUnknown(i.name)) {
-      const v = await withPbmClient(i.mongodbUri, async (admin) => {
-        const blockers = await lastingBlockers(admin, partyOf(i), i.programReleases);
-        return blockers.length ? violationOn(admin, i.mongodbUri, partyOf(i), blockers) : undefined;
+/** The ScheduledBackup handlers; notices (a wait for a release in the same update) go to `notice`. */
+export function scheduledBackupHandlers(notice: NoticeSink = stdoutNotice) {
+  return {
+    async check(_olds, news) {
+      return checkUnderRule(checkWith(scheduledBackupInputs(), news, PREVIEW_PLACEHOLDERS), partyOf);
+    },
+
+    async diff(_id, olds, news) {
+      const changed = changedKeys(olds, news, DESIRED);
+      const replaces = [...(!sameTarget(olds.mongodbUri, news.mongodbUri) ? ["mongodbUri"] : []), ...(changed.includes("name") ? ["name"] : [])];
+      return { changes: changed.length > 0 || replaces.length > 0 || olds.mongodbUri !== news.mongodbUri, replaces, deleteBeforeReplace: true };
+    },
+
+    async create(inputs) {
+      const outs = await apply(inputs, notice);
+      return { id: `${outs.cluster}/${inputs.name}`, outs };
+    },
+
+    async read(id, props) {
+      const entry = await withPbmClient(props.mongodbUri, (admin) => getEntry(admin, "schedule", props.name));
+      if (!entry) return { id: "" };
+      const inputs: ScheduledBackupInputs = {
+        ...props,
+        enabled: entry.enabled,
+        schedule: entry.cron ?? props.schedule,
+        type: entry.backup?.type ?? props.type,
+        compression: entry.backup?.compression as ScheduledBackupInputs["compression"],
+        compressionLevel: entry.backup?.compressionLevel,
+        namespaces: entry.backup?.namespaces,
+        profile: entry.backup?.profile,
+        retention: entry.retention,
+      };
+      const outs = { ...props, ...inputs, nextRunTime: entry.enabled ? nextRun(inputs.schedule) : undefined };
+      return { id, props: outs, inputs: { ...pick(outs, ["mongodbUri", ...DESIRED, "declaredBy"]), programConflicts: [], programReleases: [] } };
+    },
+
+    async update(_id, _olds, news) {
+      return { outs: await apply(news, notice) };
+    },
+
+    /** Removes the schedule, then its place in the rule's guard; its backups stay. */
+    async delete(_id, props) {
+      await withPbmClient(props.mongodbUri, async (admin) => {
+        await deleteEntry(admin, "schedule", props.name);
+        await releaseSchedule(admin, props.name);
       });
-      if (v) return ruleFailure(v);
-    }
-    return r;
-  },
+    },
+  } satisfies Handlers<ScheduledBackupInputs, ScheduledBackupOutputs>;
+}
 
-  async diff(_id: string, olds: ScheduledBackupOutputs, news: ScheduledBackupInputs) {
-    const changed = changedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, DESIRED);
-    const replaces = [...(!sameTarget(olds.mongodbUri, news.mongodbUri) ? ["mongodbUri"] : []), ...(changed.includes("name") ? ["name"] : [])];
-    return { changes: changed.length > 0 || replaces.length > 0 || olds.mongodbUri !== news.mongodbUri, replaces, deleteBeforeReplace: true };
-  },
-
-  async create(inputs: ScheduledBackupInputs) {
-    const outs = await apply(inputs);
-    return { id: `${outs.cluster}/${inputs.name}`, outs };
-  },
-
-  async read(id: string, props: ScheduledBackupOutputs) {
-    const entry = await withPbmClient(props.mongodbUri, (admin) => getEntry(admin, "schedule", props.name));
-    if (!entry) return { id: "" };
-    const inputs: ScheduledBackupInputs = {
-      ...props,
-      enabled: entry.enabled,
-      schedule: entry.cron ?? props.schedule,
-      type: entry.backup?.type ?? props.type,
-      compression: entry.backup?.compression as ScheduledBackupInputs["compression"],
-      compressionLevel: entry.backup?.compressionLevel,
-      namespaces: entry.backup?.namespaces,
-      profile: entry.backup?.profile,
-      retention: entry.retention,
-    };
-    const outs = { ...props, ...inputs, nextRunTime: entry.enabled ? nextRun(inputs.schedule) : undefined };
-    return { id, props: outs, inputs: { ...pick(outs as unknown as Record<string, unknown>, ["mongodbUri", ...DESIRED, "declaredBy"]), programConflicts: [], programReleases: [] } };
-  },
-
-  async update(_id: string, _olds: ScheduledBackupOutputs, news: ScheduledBackupInputs) {
-    return { outs: await apply(news) };
-  },
-
-  /** Removes the schedule, then its place in the rule's guard; its backups stay. */
-  async delete(_id: string, props: ScheduledBackupOutputs) {
-    await withPbmClient(props.mongodbUri, async (admin) => {
-      await deleteEntry(admin, "schedule", props.name);
-      await releaseSchedule(admin, props.name);
-    });
-  },
-};
+export const scheduledBackup = scheduledBackupHandlers();

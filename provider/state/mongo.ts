@@ -7,7 +7,7 @@
 // ticks), when the process exits normally, or on `closePbmClients()`.
 import type { Db, MongoClient } from "mongodb";
 import type { z } from "zod";
-import { PbmStateError, redact } from "../errors";
+import { errors, redact } from "../errors";
 import { pbmConfigSchema, pbmProfileSchema, type PbmConfig, type PbmProfile } from "./pbmConfig";
 
 interface Pooled {
@@ -34,7 +34,7 @@ async function connect(mongodbUri: string): Promise<MongoClient> {
     await client.connect();
   } catch (cause) {
     await client?.close().catch(() => undefined);
-    throw new PbmStateError("MONGO_UNREACHABLE", `cannot connect to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
+    throw errors.unreachable(`cannot connect to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
   }
   return client;
 }
@@ -70,7 +70,7 @@ export async function withPbmClient<T>(mongodbUri: string, fn: (admin: Db, clien
     const client = await entry.client;
     return await fn(client.db("admin"), client).catch((cause: unknown) => {
       if (!lostConnection(cause)) throw cause;
-      throw new PbmStateError("MONGO_UNREACHABLE", `lost the connection to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
+      throw errors.unreachable(`lost the connection to ${redact(mongodbUri)}: ${redact((cause as Error).message, [mongodbUri])}`, { cause });
     });
   } finally {
     release(mongodbUri, entry);
@@ -143,7 +143,7 @@ function parseConfig<T>(schema: z.ZodType<T>, doc: unknown, which: string): T {
   if (r.success) return r.data;
   // zod's issues name paths and types, never values: the document holds clear-text secrets.
   const why = r.error.issues.map((i) => `${i.path.join(".") || "(document)"}: ${i.message}`).join("; ");
-  throw new PbmStateError("PBM_OUTPUT", `pbm's config document in admin.pbmConfig, ${which}, is not in a shape pulumi-pbm reads: ${why}`);
+  throw errors.pbmOutput(`pbm's config document in admin.pbmConfig, ${which}, is not in a shape pulumi-pbm reads: ${why}`);
 }
 
 /** The replica set (or config server replica set) name the URI reaches; identifies the cluster. */

@@ -2,7 +2,7 @@
 // settings), the probe a BackupLocation runs before pbm is touched (exists; put, get and delete a marker
 // object, so a wrong key or bucket fails with an S3 message now rather than as an agent error later), and the
 // read of pbm's own files for the inventory from storage.
-import { PbmStateError } from "../errors";
+import { errors, splitAdvice } from "../errors";
 
 /** Where a bucket is and how to reach it: a BackupLocation's settings, or `inventory --from-storage`'s options. */
 export interface S3Location {
@@ -64,7 +64,7 @@ export async function probeBucket(t: S3Location, resource: string): Promise<void
     const name = !e.name || /^Unknown/.test(e.name) ? (status === 403 ? "AccessDenied" : status === 404 ? "NoSuchBucket" : status === 301 ? "PermanentRedirect" : e.code ?? "") : e.name;
     const unreachable = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up/.test(String(e.code ?? e.message));
     const why = unreachable ? `the endpoint is unreachable (${e.code ?? e.message}). Check endpointUrl and the network path` : HINTS[name] ?? `${name || "error"}: ${e.message ?? ""}`;
-    throw new PbmStateError("S3_PROBE", `${resource}: ${where} is not usable (${step} failed): ${why}`, { cause, solution: "" });
+    throw errors.storage(`${resource}: ${where} is not usable (${step} failed): ${splitAdvice(why).reason}`, { cause, advice: splitAdvice(why).advice });
   } finally {
     client.destroy();
   }

@@ -3,7 +3,8 @@
 // agents', sandbox/pbm-sim/world.ts storageFaultText, which copy pbm 2.14's).
 import { describe, expect, it } from "vitest";
 import { MongoNetworkError, MongoServerError } from "mongodb";
-import { classifyFailure } from "../../provider/pbm/run";
+import { errors } from "../../provider/errors";
+import { classifyFailure, whenIdle } from "../../provider/pbm/run";
 import { lostConnection } from "../../provider/state/mongo";
 
 describe("classifyFailure", () => {
@@ -19,8 +20,8 @@ describe("classifyFailure", () => {
   ])("%s → %s", (message, key, solution) => {
     const r = classifyFailure(message);
     expect(r.key).toBe(key);
-    if (solution) expect(r.solution).toMatch(solution);
-    else expect(r.solution ?? "").not.toMatch(/storage|bucket/);
+    if (solution) expect(r.advice).toMatch(solution);
+    else expect(r.advice ?? "").not.toMatch(/storage|bucket/);
   });
 });
 
@@ -33,5 +34,22 @@ describe("lostConnection", () => {
   it("leaves a refused command alone", () => {
     expect(lostConnection(new MongoServerError({ errmsg: "not authorized on admin", code: 13 }))).toBe(false);
     expect(lostConnection(new Error("E11000 duplicate key"))).toBe(false);
+  });
+});
+
+describe("whenIdle", () => {
+  it("tells the sink it is given that it waits for pbm's lock, once, and returns the call's result", async () => {
+    // Given a pbm call refused once because another operation holds pbm's lock
+    const lines: string[] = [];
+    let calls = 0;
+    const call = async () => {
+      if (++calls === 1) throw errors.pbmFailed("pbm config --set exited with code 1: another operation in progress", { exitCode: 1 });
+      return "done";
+    };
+    // When it is retried
+    const r = await whenIdle("pbm config --set", 10, call, (l) => lines.push(l));
+    // Then the wait went to the sink, without the default's prefix
+    expect(r).toBe("done");
+    expect(lines).toEqual(["pbm config --set: waiting up to 10s for pbm's running operation to finish"]);
   });
 });

@@ -2,14 +2,20 @@
 // and connection timeouts from the URI.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
-import { PbmStateError } from "../../provider/errors";
+import { errors, exitCodeOf } from "../../provider/errors";
 import { encodable } from "../../provider/resources/common";
 import { timeoutDefaults, withPbmClient } from "../../provider/state/mongo";
 
 describe("errors of ours", () => {
   it("end in one period even when the cause ends in one", () => {
-    const e = new PbmStateError("MONGO_UNREACHABLE", "cannot connect to rs0: Authentication failed.");
+    const e = errors.unreachable("cannot connect to rs0: Authentication failed.");
     expect(e.message).toBe("[PBMP-3001] cannot connect to rs0: Authentication failed. Check the connection string, the network path and the credentials.");
+  });
+
+  it("take their category and the CLI's exit code from the code: 1 for a refused input, 2 for anything else", () => {
+    expect([errors.input("x"), errors.pitrConflict("x", { advice: "Fix." })].map((e) => [e.category, exitCodeOf(e)])).toEqual([["input", 1], ["input", 1]]);
+    expect([errors.pbmTimeout("x"), errors.notConfigured("x"), errors.internal("x"), new Error("x")].map(exitCodeOf)).toEqual([2, 2, 2, 2]);
+    expect(errors.pbmExited("pbm status exited with code 1: no such host", { key: "S3_PROBE", exitCode: 1, stderr: "" }).category).toBe("state");
   });
 
   it("name the resource, and the provider host's own print of them (message and stack) is dropped", async () => {
@@ -20,8 +26,8 @@ describe("errors of ours", () => {
     let err: Error;
     try {
       const { encodable: fresh } = await import("../../provider/resources/common");
-      const { PbmStateError: FreshError } = await import("../../provider/errors");
-      const handlers = fresh({ read: async (_id: string, _props: Record<string, unknown>) => { throw new FreshError("MONGO_UNREACHABLE", "cannot connect to rs0"); } }, (p) => `PitrPolicy "${p.name}"`);
+      const { errors: freshErrors } = await import("../../provider/errors");
+      const handlers = fresh({ read: async (_id: string, _props: Record<string, unknown>) => { throw freshErrors.unreachable("cannot connect to rs0"); } }, (p) => `PitrPolicy "${p.name}"`);
       err = (await handlers.read("x", { name: "pitr" }).catch((e: Error) => e)) as Error;
       // what @pulumi/pulumi's dynamic-provider host prints for a failed check, diff, read or delete
       console.error(`${err}: ${err.stack}`);

@@ -1,0 +1,30 @@
+// What every resource class shares: the arguments for its pbm calls, and how it is registered (type token
+// `pulumi-nodejs:dynamic/pbm:<Type>`, the connection string and other secrets kept secret in inputs and state).
+import * as pulumi from "@pulumi/pulumi";
+
+export interface PbmCallArgs {
+  /** The pbm executable to run. @default "pbm" from PATH */
+  pbmPath?: pulumi.Input<string>;
+  /**
+   * How long one pbm call may take, in seconds (1 to 86400); a call that takes longer fails with PBMP-2005.
+   * @default 120
+   */
+  timeoutSec?: pulumi.Input<number>;
+}
+
+/** A pbm resource: registered under `pbm:<type>`, with `mongodbUri` (and any `secretOutputs`) kept secret. */
+export abstract class PbmResource extends pulumi.dynamic.Resource {
+  /** Replica set (or config server replica set) name the URI reaches. */
+  declare public readonly cluster: pulumi.Output<string>;
+
+  protected constructor(
+    type: string,
+    provider: pulumi.dynamic.ResourceProvider,
+    name: string,
+    props: { mongodbUri: pulumi.Input<string> } & pulumi.Inputs,
+    opts: pulumi.CustomResourceOptions | undefined,
+    secretOutputs: string[] = [],
+  ) {
+    super(provider, name, { ...props, mongodbUri: pulumi.secret(props.mongodbUri) }, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["mongodbUri", ...secretOutputs] }), "pbm", type);
+  }
+}
