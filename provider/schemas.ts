@@ -3,6 +3,7 @@
 // every number has a range: a value pbm would refuse later, overflow, or write to the cluster unchecked is
 // refused here, at preview.
 import { z } from "zod";
+import { cronProblem } from "./core/cron";
 
 export const COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "s2", "pgzip", "zstd"] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -103,17 +104,8 @@ const declaredBy = () => z.object({ project: z.string().optional(), stack: z.str
 
 function cron() {
   return z.string({ error: "must be a cron expression (a string)" }).superRefine((expr, ctx) => {
-    const fields = expr.trim().split(/\s+/);
-    if (fields.length < 5 || fields.length > 6) {
-      ctx.addIssue({ code: "custom", message: `must be a cron expression with 5 fields (or 6 with seconds), evaluated in UTC; got "${expr.slice(0, 100)}"` });
-      return;
-    }
-    try {
-      const { CronExpressionParser } = require("cron-parser") as typeof import("cron-parser");
-      CronExpressionParser.parse(expr, { tz: "UTC" });
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: `is not a valid cron expression ("${expr.slice(0, 100)}"): ${(e as Error).message}` });
-    }
+    const problem = cronProblem(expr);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 }
 

@@ -6,7 +6,7 @@ import { bucketNameProblem, httpUrlProblem, mongodbUriProblem, TIMEOUT_RANGE } f
 import { readInventoryOrEmpty, type Inventory } from "../inventory";
 import { checkHealth, formatDuration, parseDuration } from "../ops/health";
 import { restoreBackup, restoreToPointInTime } from "../ops/restore";
-import { abortableSleep } from "../ops/clock";
+import { abortableSleep } from "../core/time";
 import { runDueJobs, runScheduler } from "../ops/scheduler";
 import { readInventoryFromStorage } from "../ops/storageInventory";
 

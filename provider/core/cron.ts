@@ -35,6 +35,18 @@ function cronAt(expr: string, at: Date): Cron {
   return c;
 }
 
+/** Why `expr` is not a cron expression the runner can run (5 fields, or 6 with seconds, in UTC); undefined if it is. */
+export function cronProblem(expr: string): string | undefined {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length < 5 || fields.length > 6) return `must be a cron expression with 5 fields (or 6 with seconds), evaluated in UTC; got "${expr.slice(0, 100)}"`;
+  try {
+    cronAt(expr, new Date());
+    return undefined;
+  } catch (e) {
+    return `is not a valid cron expression ("${expr.slice(0, 100)}"): ${(e as Error).message}`;
+  }
+}
+
 /** How many parsed expressions the process holds (tests). */
 export function cachedCronCount(): number {
   return cronCache.size;

@@ -7,7 +7,7 @@ import type { Clock } from "../core/time";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
 import { claim, partyOf, recordBackupEnd, recordFinish, recordStart, renewLease, type RegistryEntry } from "../registry";
 import { clusterBlockers, violationOn } from "../registry/rule";
-import { follow } from "./follow";
+import { follow } from "../pbm/follow";
 import { applyRetention } from "./retention";
 
 export interface JobReport {

@@ -4,7 +4,7 @@ import { errors } from "../errors";
 import { readInventory, type Inventory } from "../inventory";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
 import { systemClock } from "../core/time";
-import { follow } from "./follow";
+import { follow } from "../pbm/follow";
 
 export interface RestoreResult {
   name: string;

@@ -3,6 +3,7 @@
 import * as out from "./output";
 import { runPbm, runPbmRaw, parsePbmJson, whenIdle, type PbmRunOptions } from "./run";
 import { pbmFeatures } from "./version";
+import { follow } from "./follow";
 import { errors } from "../errors";
 
 export type { PbmRunOptions } from "./run";
@@ -210,15 +211,10 @@ async function withSecretPipe<T>(text: string, fn: (file: string) => Promise<T>)
   }
 }
 
-/** Polls a backup until it ends; fails with pbm's error if it ends in error. */
+/** Follows a backup until it ends; fails with pbm's error if it ends in error or describing it keeps failing. */
 async function followBackup(name: string, o: PbmRunOptions, waitSec: number): Promise<void> {
-  const deadline = Date.now() + waitSec * 1000;
-  for (;;) {
-    // pbm may not list a backup for its first seconds.
-    const d = await pbm.describeBackup(name, o).catch(() => undefined);
-    if (d?.status === "done" || d?.status === "canceled") return;
-    if (d?.status === "error") throw errors.pbmFailed(`backup ${name} failed: ${d.error ?? "no reason given"}`, { exitCode: 0, advice: "See `pbm logs` for the cause, then rerun." });
-    if (Date.now() > deadline) throw errors.pbmTimeout(`backup ${name} did not finish within ${waitSec}s`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  const end = await follow({ describe: () => pbm.describeBackup(name, o), final: ["done", "canceled", "error"], timeoutSec: waitSec, pollMs: 1000, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
+  if (end.ended === "lost") throw end.error;
+  if (end.ended === "timeout") throw errors.pbmTimeout(`backup ${name} did not finish within ${waitSec}s`);
+  if (end.last.status === "error") throw errors.pbmFailed(`backup ${name} failed: ${end.last.error ?? "no reason given"}`, { exitCode: 0, advice: "See `pbm logs` for the cause, then rerun." });
 }

@@ -1,5 +1,6 @@
 // ScheduledBackup: a cron schedule in the registry collection of the target cluster. pbm has no scheduler;
 // the package's runner (`pulumi-pbm scheduler`) executes it. Deleting it keeps every backup it made.
+import { nextFireTime } from "../core/cron";
 import type { RuleParty } from "../core/pitrRule";
 import { stdoutNotice, type NoticeSink } from "../notice";
 import { deleteEntry, getEntry, upsertEntry, type Declaration } from "../registry";
@@ -22,8 +23,7 @@ export interface ScheduledBackupOutputs extends Omit<ScheduledBackupInputs, "pro
 
 function nextRun(cron: string): string | undefined {
   try {
-    const { CronExpressionParser } = require("cron-parser") as typeof import("cron-parser");
-    return CronExpressionParser.parse(cron, { tz: "UTC" }).next().toDate().toISOString();
+    return nextFireTime(cron, new Date()).toISOString();
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
 // ends with the failure instead, and still rides out a single one.
 import { describe, expect, it } from "vitest";
 import { PbmCommandError } from "../../provider/errors";
-import { follow, MAX_DESCRIBE_FAILURES } from "../../provider/ops/follow";
+import { follow, MAX_DESCRIBE_FAILURES } from "../../provider/pbm/follow";
 
 type Status = { status: string; error?: string };
 

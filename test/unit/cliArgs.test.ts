@@ -30,7 +30,7 @@ describe("pulumi-pbm option values", () => {
 describe("the long-running scheduler's sleep", () => {
   it("leaves no abort listener behind after many sleeps, and ends early on abort", async () => {
     const { getEventListeners } = await import("node:events");
-    const { abortableSleep } = await import("../../provider/ops/clock");
+    const { abortableSleep } = await import("../../provider/core/time");
     const ac = new AbortController();
     for (let i = 0; i < 30; i++) await abortableSleep(1, ac.signal);
     expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);

@@ -1,5 +1,6 @@
 // Follows one pbm operation (a backup or a restore) to its end: polls `describe` until the status is final, the
-// timeout passes, or describing it keeps failing. The one follow loop; the backup job and restores share it.
+// timeout passes, or describing it keeps failing. The one follow loop: the runner's backup jobs, restores and
+// `pbm.backup({ wait })` on releases whose CLI cannot wait share it.
 import { ERROR_CODES, PbmProviderError } from "../errors";
 import { realDeadline } from "../core/time";
 
