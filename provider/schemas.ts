@@ -7,6 +7,8 @@ import { cronProblem } from "./core/cron";
 
 export const COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "s2", "pgzip", "zstd"] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
+/** `c` as one of the compressions pulumi-pbm knows; undefined for one a later pbm may add. */
+export const knownCompression = (c: string): Compression | undefined => COMPRESSIONS.find((k) => k === c);
 
 /**
  * The compression levels pbm passes through to each library (pbm/compress/compress.go, v2.14.0; the same in

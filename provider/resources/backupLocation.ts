@@ -6,6 +6,7 @@ import { pbm, type PbmRunOptions } from "../pbm/commands";
 import { listEntries } from "../registry";
 import { backupLocationInputs, type BackupLocationInputs } from "../schemas";
 import { clusterName, readPbmConfig, readPbmProfile, withPbmClient } from "../state/mongo";
+import type { PbmStorage } from "../state/pbmConfig";
 import { probeBucket } from "../state/s3";
 import { canonical, changedKeys, checkWith, pick, sameTarget, type Handlers } from "./common";
 
@@ -56,17 +57,17 @@ export function storageSection(i: BackupLocationInputs, pbmVersion?: string): Re
 }
 
 /** Inputs as the live pbm storage config says they are (for refresh). */
-function inputsFromStorage(storage: Record<string, any>, old: BackupLocationInputs): BackupLocationInputs {
-  const s3 = storage?.s3 ?? {};
+function inputsFromStorage(storage: PbmStorage, old: BackupLocationInputs): BackupLocationInputs {
+  const s3 = storage.s3 ?? {};
   return {
     ...old,
-    bucket: s3.bucket,
+    bucket: s3.bucket ?? "",
     prefix: s3.prefix || undefined,
     region: s3.region ?? "us-east-1",
     endpointUrl: s3.endpointUrl || undefined,
     forcePathStyle: s3.forcePathStyle ?? true,
     credentials: s3.credentials?.["access-key-id"]
-      ? { accessKeyId: s3.credentials["access-key-id"], secretAccessKey: s3.credentials["secret-access-key"], ...(s3.credentials["session-token"] ? { sessionToken: s3.credentials["session-token"] } : {}) }
+      ? { accessKeyId: s3.credentials["access-key-id"], secretAccessKey: s3.credentials["secret-access-key"] ?? "", ...(s3.credentials["session-token"] ? { sessionToken: s3.credentials["session-token"] } : {}) }
       : undefined,
     storageClass: old.storageClass === undefined && s3.storageClass === "STANDARD" ? undefined : s3.storageClass,
     uploadPartSizeBytes: s3.uploadPartSize || undefined,
@@ -84,7 +85,7 @@ const storagePathOf = (i: BackupLocationInputs) => `s3://${[i.bucket, i.prefix].
 function credentialsMeaning(c: unknown): Record<string, unknown> | null {
   if (!c || typeof c !== "object") return null;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(c as Record<string, unknown>)) {
+  for (const [k, v] of Object.entries(c)) {
     if (v && typeof v === "object") {
       const inner = credentialsMeaning(v);
       if (inner && Object.keys(inner).length) out[k] = inner;
@@ -93,10 +94,10 @@ function credentialsMeaning(c: unknown): Record<string, unknown> | null {
   return Object.keys(out).length ? out : null;
 }
 
-function describeChanges(old: Record<string, any> | undefined, next: Record<string, unknown>): string[] {
+function describeChanges(old: PbmStorage | undefined, next: PbmStorage): string[] {
   if (!old) return [];
-  const a = old.s3 ?? {};
-  const b = (next.s3 ?? {}) as Record<string, unknown>;
+  const a: Record<string, unknown> = old.s3 ?? {};
+  const b: Record<string, unknown> = next.s3 ?? {};
   const out: string[] = [];
   // pbm fills these when absent, so absent and default are the same setting.
   const defaults: Record<string, unknown> = { region: "us-east-1", forcePathStyle: true, storageClass: "STANDARD", prefix: "", endpointUrl: "" };

@@ -8,7 +8,7 @@ import { stdoutNotice, type NoticeSink } from "../notice";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
 import { deleteEntry, getEntry, upsertEntry, type RegistryEntry } from "../registry";
 import { pitrHolder, releasePitr } from "../registry/guard";
-import { pitrPolicyInputs, type PitrPolicyInputs } from "../schemas";
+import { knownCompression, pitrPolicyInputs, type PitrPolicyInputs } from "../schemas";
 import { agentStorageProblem, baseInProgress, clusterName, hasPitrBase, readPbmConfig, withPbmClient } from "../state/mongo";
 import { changedKeys, checkWith, pick, sameTarget, type Handlers } from "./common";
 import { checkUnderRule, enableUnderRule, type Undo } from "./enable";
@@ -218,7 +218,7 @@ export function pitrPolicyHandlers(notice: NoticeSink = stdoutNotice) {
         enabled: !!live?.enabled,
         oplogSpanMin: live?.oplogSpanMin ?? 10,
         oplogOnly: !!live?.oplogOnly,
-        ...(props.compression !== undefined || live?.compression ? { compression: live?.compression ?? props.compression } : {}),
+        ...(props.compression !== undefined || live?.compression ? { compression: live?.compression ? knownCompression(live.compression) : props.compression } : {}),
         ...(live?.compressionLevel !== undefined ? { compressionLevel: live.compressionLevel } : {}),
         // The cluster no longer records this declaration (its registry entry was removed): show it as drift, so
         // the next up writes it back and other stacks see PITR's owner again.

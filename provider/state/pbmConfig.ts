@@ -4,7 +4,6 @@
 // named key is optional because releases differ (1.x stores `storage.azure` and `s3.provider`; 2.x omits empty
 // sections), and secrets are clear text, as pbm stores them.
 import { z } from "zod";
-import { COMPRESSIONS } from "../schemas";
 
 /** Built on call: module-level schemas must not be captured by Pulumi's closure serialiser. */
 function storageSchema() {
@@ -38,8 +37,8 @@ export function pbmConfigSchema() {
         enabled: z.boolean().optional(),
         oplogSpanMin: z.number().optional(),
         oplogOnly: z.boolean().optional(),
-        // pbm refuses any other pitr.compression (`unsupported compression type`); backup.compression it does not check.
-        compression: z.enum(COMPRESSIONS).optional(),
+        // Any string: a later pbm may accept a compression this release of pulumi-pbm does not know.
+        compression: z.string().optional(),
         compressionLevel: z.number().optional(),
         priority: z.record(z.string(), z.number()).optional(),
       })
@@ -65,4 +64,5 @@ export function pbmProfileSchema() {
 }
 
 export type PbmConfig = z.output<ReturnType<typeof pbmConfigSchema>>;
+export type PbmStorage = NonNullable<PbmConfig["storage"]>;
 export type PbmProfile = z.output<ReturnType<typeof pbmProfileSchema>>;
