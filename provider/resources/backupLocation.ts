@@ -6,7 +6,7 @@ import { pbm, type PbmRunOptions } from "../pbm/commands";
 import { listEntries } from "../registry";
 import { backupLocationInputs, type BackupLocationInputs } from "../schemas";
 import { clusterName, readPbmConfig, readPbmProfile, withPbmClient } from "../state/mongo";
-import type { PbmStorage } from "../state/pbmConfig";
+import type { PbmConfig, PbmStorage } from "../state/pbmConfig";
 import { probeBucket } from "../state/s3";
 import { canonical, changedKeys, checkWith, pick, sameTarget, type Handlers } from "./common";
 
@@ -156,13 +156,16 @@ async function apply(i: BackupLocationInputs, notice: NoticeSink): Promise<Backu
  * what it left (undefined when pbm's storage never changed). The put-back's own resync may fail the same way
  * (agents down), so what counts is the config document afterwards, not pbm's exit code.
  */
-async function putBack(mongodbUri: string, before: Record<string, any> | null, o: PbmRunOptions): Promise<string | undefined> {
+async function putBack(mongodbUri: string, before: PbmConfig | null, o: PbmRunOptions): Promise<string | undefined> {
   const storageNow = async () => withPbmClient(mongodbUri, async (admin) => (await readPbmConfig(admin))?.storage).catch(() => undefined);
   const now = await storageNow();
   if (canonical(now ?? null) === canonical(before?.storage ?? null)) return undefined;
   if (!before?.storage) return "pbm keeps the new storage config (pbm cannot unset it); the next pulumi up applies it again";
   const doc: Record<string, unknown> = {};
-  for (const k of ["storage", "pitr", "backup", "restore"]) if (before[k] && Object.keys(before[k]).length) doc[k] = before[k];
+  for (const k of ["storage", "pitr", "backup", "restore"] as const) {
+    const section = before[k];
+    if (section && Object.keys(section).length) doc[k] = section;
+  }
   await pbm.applyConfig(stringify(doc), { ...o, waitSec: 5, timeoutSec: Math.max(o.timeoutSec ?? 120, 65) }).catch(() => undefined);
   return canonical((await storageNow()) ?? null) === canonical(before.storage)
     ? "pbm's storage config was put back as it was"
