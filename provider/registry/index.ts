@@ -10,21 +10,50 @@ export * from "./runs";
 
 export const entryId = (kind: EntryKind, name: string) => `${kind}/${name}`;
 
-/** Creates or updates a declaration without touching the runner's `run` state. */
-export async function upsertEntry(admin: Db, d: Declaration): Promise<void> {
+/**
+ * Creates or updates a declaration without touching the runner's `run` state. With `onlyOwn`, an entry another
+ * stack declared is left alone and the result is false: the filter matches only an entry this declarer may write
+ * (see `mayWrite`), so when another stack's entry holds the id the upsert's insert collides with it (E11000), in
+ * one atomic step, even when two stacks write at the same moment.
+ */
+export async function upsertEntry(admin: Db, d: Declaration, o: { onlyOwn?: boolean } = {}): Promise<boolean> {
   const now = new Date();
   const { kind, name, ...fields } = d;
   const unset: Record<string, ""> = {};
   for (const k of ["cron", "backup", "retention", "timeoutSec", "pending", "guardToken"] as const) if (fields[k] === undefined) unset[k] = "";
-  await admin.collection<{ _id: string }>(SCHEDULES).updateOne(
-    { _id: entryId(kind, name) },
-    {
-      $set: { kind, name, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), updatedAt: now },
-      $setOnInsert: { createdAt: now },
-      ...(Object.keys(unset).length ? { $unset: unset } : {}),
-    },
-    { upsert: true },
-  );
+  const id = entryId(kind, name);
+  try {
+    await admin.collection<{ _id: string }>(SCHEDULES).updateOne(
+      o.onlyOwn ? { _id: id, ...writableBy(d.declaredBy) } : { _id: id },
+      {
+        $set: { kind, name, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), updatedAt: now },
+        $setOnInsert: { createdAt: now },
+        ...(Object.keys(unset).length ? { $unset: unset } : {}),
+      },
+      { upsert: true },
+    );
+    return true;
+  } catch (err) {
+    if (o.onlyOwn && (err as { code?: unknown }).code === 11000) return false;
+    throw err;
+  }
+}
+
+/**
+ * Whether a declarer may write or delete an entry: one from the same project and stack, or either side without a
+ * stack (the CLI, direct API calls, entries of older releases). Names are per cluster, so two stacks declaring a
+ * ScheduledBackup of one name would otherwise overwrite, run and delete each other's schedule.
+ */
+export function mayWrite(entry: Pick<RegistryEntry, "declaredBy">, by: Declaration["declaredBy"]): boolean {
+  if (!by.stack || !entry.declaredBy.stack) return true;
+  return (entry.declaredBy.project ?? "") === (by.project ?? "") && entry.declaredBy.stack === by.stack;
+}
+
+/** The registry filter for `mayWrite`. */
+function writableBy(by: Declaration["declaredBy"]): Record<string, unknown> {
+  if (!by.stack) return {};
+  const project = by.project === undefined ? { "declaredBy.project": { $exists: false } } : { "declaredBy.project": by.project };
+  return { $or: [{ "declaredBy.stack": { $exists: false } }, { ...project, "declaredBy.stack": by.stack }] };
 }
 
 export async function getEntry(admin: Db, kind: EntryKind, name: string): Promise<RegistryEntry | null> {
@@ -45,13 +74,18 @@ export async function listEntries(admin: Db, filter: Record<string, unknown> = {
   return out;
 }
 
-export async function deleteEntry(admin: Db, kind: EntryKind, name: string): Promise<void> {
-  await admin.collection<{ _id: string }>(SCHEDULES).deleteOne({ _id: entryId(kind, name) });
+/** Deletes an entry; with `onlyBy`, only one that declarer may write (another stack's entry of the same name stays). */
+export async function deleteEntry(admin: Db, kind: EntryKind, name: string, o: { onlyBy?: Declaration["declaredBy"] } = {}): Promise<boolean> {
+  const r = await admin.collection<{ _id: string }>(SCHEDULES).deleteOne({ _id: entryId(kind, name), ...(o.onlyBy ? writableBy(o.onlyBy) : {}) });
+  return r.deletedCount > 0;
 }
 
 /** Puts back an entry as it was before a failed change (deletes it if there was none). */
 export async function restoreEntry(admin: Db, kind: EntryKind, name: string, before: RegistryEntry | null): Promise<void> {
-  if (!before) return deleteEntry(admin, kind, name);
+  if (!before) {
+    await deleteEntry(admin, kind, name);
+    return;
+  }
   await admin.collection<{ _id: string }>(SCHEDULES).replaceOne({ _id: before._id }, before, { upsert: true });
 }
 

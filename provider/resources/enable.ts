@@ -56,6 +56,11 @@ export interface EnableUnderRule<T> {
   declaration: Omit<Declaration, "guardToken" | "pending">;
   /** Whether `before`'s live claim is still this declaration's in the guard (default: it is). */
   holdsClaim?: () => Promise<boolean>;
+  /**
+   * When set, the entry is written only if no other stack declared it (registry `upsertEntry`'s `onlyOwn`, one
+   * atomic write), and this error is thrown when one did, before anything else changes.
+   */
+  nameTaken?: () => Promise<Error>;
   /** The change to pbm, once the guard is claimed; returns how to put it back. */
   change?: () => Promise<Undo>;
   /** What follows the change before the entry goes live (a failure undoes the change). */
@@ -96,7 +101,7 @@ export async function enableUnderRule<T>(admin: Db, o: EnableUnderRule<T>): Prom
   // An entry that already holds a live claim keeps its token: a new one would leave it unguarded for a moment.
   const holding = before?.enabled && !before.pending && before.guardToken && (await (o.holdsClaim?.() ?? true)) ? before.guardToken : undefined;
   const token = holding ?? newClaimToken();
-  await upsertEntry(admin, { ...o.declaration, guardToken: token, pending: true });
+  if (!(await upsertEntry(admin, { ...o.declaration, guardToken: token, pending: true }, { onlyOwn: !!o.nameTaken }))) throw await o.nameTaken!();
   let undo: Undo | undefined;
   try {
     const { claimed, blockers } = await claimUnderRule(admin, party, {

@@ -140,7 +140,10 @@ async function baseMissing(admin: Db, i: PitrPolicyInputs): Promise<boolean> {
 
 /** The PitrPolicy's base-snapshot cadence, for the runner (not a scheduled backup under the rule). */
 async function declareBaseSchedule(admin: Db, i: PitrPolicyInputs): Promise<void> {
-  if (!i.baseSnapshotSchedule) return deleteEntry(admin, "pitrBase", i.name);
+  if (!i.baseSnapshotSchedule) {
+    await deleteEntry(admin, "pitrBase", i.name);
+    return;
+  }
   await upsertEntry(admin, {
     kind: "pitrBase",
     name: i.name,

@@ -63,7 +63,7 @@ describe("PMM's rule across processes", () => {
     await runPbm(sandbox().cluster, ["config", "--set", "pitr.enabled=false"]);
   }
 
-  async function race(a: Order, b: Order) {
+  async function race(a: Order, b: Order, loserSays = /^\[PBMP-1002\] (PitrPolicy|ScheduledBackup) "[^"]+": /) {
     const tally: string[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       await reset();
@@ -71,7 +71,7 @@ describe("PMM's rule across processes", () => {
       const winners = [ra.ok && a, rb.ok && b].filter((w): w is Order => !!w);
       expect(winners, `round ${round}: ${JSON.stringify([ra, rb])}`).toHaveLength(1);
       const loser = ra.ok ? rb : ra;
-      expect(loser.message).toMatch(/^\[PBMP-1002\] (PitrPolicy|ScheduledBackup) "[^"]+": /);
+      expect(loser.message).toMatch(loserSays);
       const winner = winners[0];
       tally.push(`${winner.name}@${winner.stack}`);
 
@@ -85,7 +85,10 @@ describe("PMM's rule across processes", () => {
       const pitrOn = lastJson((await runPbm(sandbox().cluster, ["config", "pitr.enabled", "-o", "json"])).stdout).value === "true";
       expect(pitrOn).toBe(winner.kind === "pitrPolicy");
       if (winner.kind === "pitrPolicy") expect(guard).toMatchObject({ pitr: { name: winner.name, stack: winner.stack }, schedules: [] });
-      else expect(guard).toMatchObject({ pitr: null, schedules: [expect.stringMatching(new RegExp(`^schedule/${winner.name}#`))] });
+      else {
+        const entry = entries.find((e) => e.name === winner.name);
+        expect(guard).toMatchObject({ pitr: null, schedules: [`schedule/${winner.name}#${entry?.guardToken}`] });
+      }
     }
     const counts = tally.reduce<Record<string, number>>((acc, w) => ({ ...acc, [w]: (acc[w] ?? 0) + 1 }), {});
     console.log(`${ROUNDS} rounds, exactly one winner each: ${JSON.stringify(counts)}`);
@@ -97,5 +100,9 @@ describe("PMM's rule across processes", () => {
 
   it(`PitrPolicy against PitrPolicy from another stack: exactly one owner, ${ROUNDS} rounds of ${ROUNDS}`, async () => {
     await race({ kind: "pitrPolicy", name: "pitr", stack: "one" }, { kind: "pitrPolicy", name: "pitr-b", stack: "two" });
+  });
+
+  it(`ScheduledBackup against a ScheduledBackup of the same name from another stack: one owns the name, ${ROUNDS} rounds of ${ROUNDS}`, async () => {
+    await race({ kind: "schedule", name: "nightly", stack: "one" }, { kind: "schedule", name: "nightly", stack: "two" }, /^\[PBMP-1001\] ScheduledBackup "nightly": property "name": cluster "rs0" already has ScheduledBackup "nightly" \(project race, stack (one|two)\)\. /);
   });
 });
