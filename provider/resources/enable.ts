@@ -33,6 +33,10 @@ export async function checkUnderRule<I extends RuledInputs>(
 ): Promise<CheckResult<I>> {
   const i = checked.inputs;
   if (checked.failures || !i || i.enabled !== true || typeof i.mongodbUri !== "string" || isUnknown(i.mongodbUri) || isUnknown(i.name)) return checked;
+  // Refused already by the program (the sdk logged why, and create fails with the same words). The cluster may
+  // hold that conflict by now too, when `up` created the earlier declaration before checking this one; failing the
+  // check then would stop the whole deployment, the program's other clusters included.
+  if (i.programConflicts?.length) return checked;
   return withPbmClient(i.mongodbUri, async (admin) => {
     const blockers = await lastingBlockers(admin, party(i), i.programReleases);
     if (blockers.length) return ruleFailure(await violationOn(admin, i.mongodbUri, party(i), blockers));
