@@ -79,7 +79,7 @@ async function runOp(stack: PulumiStackCli, op: Op) {
 }
 
 /** Replays the recorded read calls (status, list, describe-*, version) against the clusters, all at once. */
-async function replayReads(sb: Sandbox, record: string, names: string[]): Promise<{ ms: number; calls: number; writes: number; summary: string }> {
+async function replayReads(sb: Sandbox, record: string, names: string[]): Promise<{ ms: number; calls: number; writes: number; summary: string; pbmSumMs: number; pbmPeak: number }> {
   const calls = readPbmCalls(record);
   rmSync(record, { force: true });
   const by = new Map<string, number>();
@@ -96,7 +96,17 @@ async function replayReads(sb: Sandbox, record: string, names: string[]): Promis
       ),
     ),
   );
-  return { ms: reads.length ? ms : 0, calls: calls.length, writes: calls.length - reads.length, summary: [...by].map(([k, v]) => `${k}: ${v}`).join(", ") || "none" };
+  return { ms: reads.length ? ms : 0, calls: calls.length, writes: calls.length - reads.length, summary: [...by].map(([k, v]) => `${k}: ${v}`).join(", ") || "none", ...overlap(calls) };
+}
+
+/** How long the operation's own pbm calls ran in all, and how many ran at once at most: whether they overlapped. */
+function overlap(calls: ReturnType<typeof readPbmCalls>): { pbmSumMs: number; pbmPeak: number } {
+  const spans = calls.filter((c) => c.endedAt).map((c) => [Date.parse(c.startedAt), Date.parse(c.endedAt!)] as const);
+  const edges = spans.flatMap(([a, b]) => [[a, 1] as const, [b, -1] as const]).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let now = 0;
+  let pbmPeak = 0;
+  for (const [, d] of edges) pbmPeak = Math.max(pbmPeak, (now += d));
+  return { pbmSumMs: spans.reduce((t, [a, b]) => t + (b - a), 0), pbmPeak };
 }
 
 async function fleet(sb: Sandbox, names: string[]) {
@@ -106,14 +116,14 @@ async function fleet(sb: Sandbox, names: string[]) {
   const noop = newStack(sb, "floor", names, { noop: "true" }, record + ".noop");
   await real.init();
   await noop.init();
-  report(`| operation | provider | engine floor | pbm floor (reads replayed) | vs engine | vs engine + pbm | pbm calls |`);
-  report(`| --- | --- | --- | --- | --- | --- | --- |`);
+  report(`| operation | provider | engine floor | pbm floor (reads replayed) | vs engine | vs engine + pbm | pbm calls | pbm time in the operation (sum, most at once) |`);
+  report(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
   for (const op of ["create", "up (no change)", "preview", "refresh", "destroy"] as Op[]) {
     const floor = await runOp(noop.stack, op);
     rmSync(record + ".noop", { force: true });
     const t = await runOp(real.stack, op);
     const pbmFloor = await replayReads(sb, record, names);
-    report(`| ${op} | ${sec(t)} | ${sec(floor)} | ${sec(pbmFloor.ms)} | ${ratio(t, floor)} | ${ratio(t, floor + pbmFloor.ms)} | ${pbmFloor.calls} (${pbmFloor.summary}) |`);
+    report(`| ${op} | ${sec(t)} | ${sec(floor)} | ${sec(pbmFloor.ms)} | ${ratio(t, floor)} | ${ratio(t, floor + pbmFloor.ms)} | ${pbmFloor.calls} (${pbmFloor.summary}) | ${sec(pbmFloor.pbmSumMs)}, ${pbmFloor.pbmPeak} |`);
   }
 }
 

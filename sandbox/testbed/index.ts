@@ -223,6 +223,8 @@ export interface PbmCall {
   env: string[];
   exitCode: number;
   startedAt: string;
+  /** When pbm exited (absent in records of older sandboxes). */
+  endedAt?: string;
 }
 
 /** The calls recorded in a PBM_RECORD file, oldest first. */
@@ -251,7 +253,8 @@ unset AWS_CA_BUNDLE
 if [[ -z "\${PBM_RECORD:-}" ]]; then exec ${JSON.stringify(real)} "$@"; fi
 start=$(date +%s.%N)
 ${JSON.stringify(real)} "$@"; code=$?
-${JSON.stringify(process.execPath)} ${JSON.stringify(recorder)} "$code" "$start" "$@"
+end=$(date +%s.%N)
+${JSON.stringify(process.execPath)} ${JSON.stringify(recorder)} "$code" "$start" "$end" "$@"
 exit $code
 `,
     { mode: 0o755 },
