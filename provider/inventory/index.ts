@@ -6,6 +6,7 @@
 //   sharedInventory      the same, memoised per cluster in this process and dropped by every pbm write through
 //                        the adapter (resources: one `pbm status` per cluster per pulumi operation), ./shared.ts;
 //   inventoryOutputs     the bounded summary that goes into stack state, ./bounded.ts.
+import { together } from "../core/together";
 import { ERROR_CODES, PbmProviderError } from "../errors";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
 import { makersOfBackups } from "../registry";
@@ -25,10 +26,11 @@ export async function emptyInventory(mongodbUri: string): Promise<Inventory> {
 
 /** Reads the inventory of the cluster the URI reaches. */
 export async function readInventory(o: PbmRunOptions): Promise<Inventory> {
-  const { cluster, madeBy } = await withPbmClient(o.mongodbUri, async (admin) => {
-    return { cluster: await clusterName(admin), madeBy: await makersOfBackups(admin) };
-  });
-  const st = await pbm.status(o, ["backups", "pitr"]);
+  // The registry read and pbm's status are independent: together, pbm's call is the only wait on the way.
+  const [{ cluster, madeBy }, st] = await together(
+    withPbmClient(o.mongodbUri, async (admin) => ({ cluster: await clusterName(admin), madeBy: await makersOfBackups(admin) })),
+    pbm.status(o, ["backups", "pitr"]),
+  );
   return inventoryFromStatus(cluster, st, madeBy);
 }
 

@@ -1,6 +1,7 @@
 // PitrPolicy: pbm's point-in-time recovery (`pitr.*`, one `pbm config --set` call), PMM's rule, the base
 // snapshot PITR needs, and an optional base-snapshot cadence for the runner.
 import type { Db } from "mongodb";
+import { together } from "../core/together";
 import { sameParty, type RuleParty } from "../core/pitrRule";
 import { errors, tellLeft } from "../errors";
 import { inventoryOutputs, sharedInventory, type Inventory, type TimeSpan } from "../inventory";
@@ -210,12 +211,14 @@ export function pitrPolicyHandlers(notice: NoticeSink = stdoutNotice) {
 
     // State written by 0.1 may still carry `restorableWindow` (min..max over all ranges, gaps included): not carried over.
     async read(id, { restorableWindow: _v01, ...props }: PitrPolicyOutputs & { restorableWindow?: unknown }) {
-      const { live, registered } = await withPbmClient(props.mongodbUri, async (admin) => {
-        const entry = await getEntry(admin, "pitrPolicy", props.name);
-        return { live: (await readPbmConfig(admin))?.pitr, registered: !props.enabled || (!!entry?.enabled && sameDeclarer(entry, props)) };
-      });
-      // Shared with every other resource on this cluster in this process: one `pbm status` per cluster.
-      const inv = await sharedInventory({ mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec });
+      const [{ live, registered }, inv] = await together(
+        withPbmClient(props.mongodbUri, async (admin) => {
+          const entry = await getEntry(admin, "pitrPolicy", props.name);
+          return { live: (await readPbmConfig(admin))?.pitr, registered: !props.enabled || (!!entry?.enabled && sameDeclarer(entry, props)) };
+        }),
+        // Shared with every other resource on this cluster in this process: one `pbm status` per cluster.
+        sharedInventory({ mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec }),
+      );
       const inputs: PitrPolicyInputs = {
         ...props,
         enabled: !!live?.enabled,

@@ -10,6 +10,7 @@
 // handful due; floor: connect plus one find of the registry). Only the selected sections' clusters start.
 //   npm run bench                                    defaults below (10 clusters, ranges 2,000 and 20,000)
 //   BENCH_CLUSTERS=50 npm run bench                  the issue's fleet (see docs/SCALE.md for what it costs)
+//   BENCH_REPEAT=5                                   runs of each repeatable fleet operation (default 3; medians shown)
 //   BENCH_RANGES=2000,100000,200000 BENCH_SNAPSHOTS=1000 BENCH_SECTIONS=fleet,inventory,coldstart
 //   BENCH_SECTIONS=scheduler BENCH_SCHEDULES=1000 npm run bench      the scheduler alone (one cluster, about 1.5 minutes)
 import { execFile, execFileSync } from "node:child_process";
@@ -27,6 +28,9 @@ const N = Number(process.env.BENCH_CLUSTERS ?? 10);
 // minutes per call: the default stops at 20,000; BENCH_RANGES=2000,100000,200000 runs the issue's sizes.
 const RANGES = (process.env.BENCH_RANGES ?? "2000,20000").split(",").map(Number);
 const SNAPSHOTS = Number(process.env.BENCH_SNAPSHOTS ?? 1000);
+/** How many times the fleet's repeatable operations (no-change up, preview, refresh) run; medians are reported. */
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? "fleet,inventory,coldstart,scheduler").split(","));
 const PROGRAM = "test/fixtures/scale-stack";
 
@@ -110,7 +114,7 @@ function overlap(calls: ReturnType<typeof readPbmCalls>): { pbmSumMs: number; pb
 }
 
 async function fleet(sb: Sandbox, names: string[]) {
-  report(`\n## fleet: ${names.length} clusters x 4 resources (BackupLocation, PitrPolicy, disabled ScheduledBackup, BackupInventory)`);
+  report(`\n## fleet: ${names.length} clusters x 4 resources (BackupLocation, PitrPolicy, disabled ScheduledBackup, BackupInventory); medians of ${REPEAT} runs for no-change up, preview and refresh`);
   const record = path.join(tmpdir(), `pbm-bench-${process.pid}.jsonl`);
   const real = newStack(sb, "fleet", names, {}, record);
   const noop = newStack(sb, "floor", names, { noop: "true" }, record + ".noop");
@@ -119,10 +123,20 @@ async function fleet(sb: Sandbox, names: string[]) {
   report(`| operation | provider | engine floor | pbm floor (reads replayed) | vs engine | vs engine + pbm | pbm calls | pbm time in the operation (sum, most at once) |`);
   report(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
   for (const op of ["create", "up (no change)", "preview", "refresh", "destroy"] as Op[]) {
-    const floor = await runOp(noop.stack, op);
-    rmSync(record + ".noop", { force: true });
-    const t = await runOp(real.stack, op);
-    const pbmFloor = await replayReads(sb, record, names);
+    // Operations that leave the stack as it was run REPEAT times, floor and provider in turn; medians are shown.
+    const runs = op === "create" || op === "destroy" ? 1 : REPEAT;
+    const floors: number[] = [];
+    const times: number[] = [];
+    const pbmFloors: Awaited<ReturnType<typeof replayReads>>[] = [];
+    for (let i = 0; i < runs; i++) {
+      floors.push(await runOp(noop.stack, op));
+      rmSync(record + ".noop", { force: true });
+      times.push(await runOp(real.stack, op));
+      pbmFloors.push(await replayReads(sb, record, names));
+    }
+    const floor = median(floors);
+    const t = median(times);
+    const pbmFloor = pbmFloors.sort((a, b) => a.ms - b.ms)[Math.floor(runs / 2)];
     report(`| ${op} | ${sec(t)} | ${sec(floor)} | ${sec(pbmFloor.ms)} | ${ratio(t, floor)} | ${ratio(t, floor + pbmFloor.ms)} | ${pbmFloor.calls} (${pbmFloor.summary}) | ${sec(pbmFloor.pbmSumMs)}, ${pbmFloor.pbmPeak} |`);
   }
 }

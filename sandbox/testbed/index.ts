@@ -238,11 +238,12 @@ export function readPbmCalls(file: string): PbmCall[] {
 
 /**
  * A directory with a `pbm` that runs the real release: without AWS_CA_BUNDLE (it breaks real pbm's S3
- * client) and, when PBM_RECORD names a file, appending each call's argv, variable names and exit code to it.
+ * client) and, when PBM_RECORD names a file, appending each call's argv, variable names (never values), exit code
+ * and start and end times to it, as one JSON line. The line is written by bash itself: a recorder process per
+ * call would add its start-up to every pbm call the bench times.
  */
 export function pbmWrapperDir(release: string, into: string): string {
   const real = path.join(toolBinDir(`pbm-${release}`), "pbm");
-  const recorder = path.join(REPO_ROOT, "sandbox", "testbed", "record-pbm-call.js");
   const dir = path.join(into, `pbm-${release}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(
@@ -251,10 +252,15 @@ export function pbmWrapperDir(release: string, into: string): string {
 # pulumi-pbm sandbox: the real pbm ${release}.
 unset AWS_CA_BUNDLE
 if [[ -z "\${PBM_RECORD:-}" ]]; then exec ${JSON.stringify(real)} "$@"; fi
-start=$(date +%s.%N)
+now() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
+json() { local s=$1; s=\${s//\\\\/\\\\\\\\}; s=\${s//\\"/\\\\\\"}; s=\${s//$'\\n'/\\\\n}; s=\${s//$'\\t'/\\\\t}; s=\${s//$'\\r'/\\\\r}; printf '"%s"' "$s"; }
+list() { local sep="" v; printf '['; for v in "$@"; do printf '%s' "$sep"; json "$v"; sep=,; done; printf ']'; }
+start=$(now)
 ${JSON.stringify(real)} "$@"; code=$?
-end=$(date +%s.%N)
-${JSON.stringify(process.execPath)} ${JSON.stringify(recorder)} "$code" "$start" "$end" "$@"
+end=$(now)
+names=(); for v in $(compgen -e); do case $v in PBM_RECORD) ;; PBM_*|AWS_*|MONGO*) names+=("$v") ;; esac; done
+line="{\\"argv\\":$(list "$@"),\\"env\\":$(list "\${names[@]}"),\\"exitCode\\":$code,\\"startedAt\\":\\"$start\\",\\"endedAt\\":\\"$end\\",\\"pid\\":$$}"
+printf '%s\\n' "$line" >> "$PBM_RECORD"
 exit $code
 `,
     { mode: 0o755 },
