@@ -87,7 +87,7 @@ function previousSettings(desired: PitrSettings, before: Record<string, unknown>
 async function setPitr(admin: Db, i: PitrPolicyInputs, notice: NoticeSink): Promise<Undo> {
   const o = pbmOptions(i, notice);
   const desired = desiredSettings(i);
-  const before = (await readPbmConfig(admin))?.pitr as Record<string, unknown> | undefined;
+  const before: Record<string, unknown> | undefined = (await readPbmConfig(admin))?.pitr;
   const undo: Undo = () =>
     pbm.setConfig(previousSettings(desired, before), o).then(
       () => "pbm's pitr settings were put back as they were",
