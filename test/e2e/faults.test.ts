@@ -428,9 +428,12 @@ exec ${JSON.stringify(path.join(sb.pbmBinDir, "pbm"))} "$@"
     await record("runner SIGKILLed mid-backup", "-", async (t) => {
       const cli = path.join(REPO_ROOT, "bin", "pulumi-pbm");
       const env = { ...process.env, PBM_MONGODB_URI: uri("rs0"), PATH: `${sandbox().pbmBinDir}${path.delimiter}${process.env.PATH}` };
-      const runner = spawn(process.execPath, [cli, "scheduler", "--once", "--lease", "3"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+      // Long-running, a pass a second: a pass that finds another pbm operation still running (a base snapshot an
+      // earlier case started) skips the job, and the next pass starts it.
+      const runner = spawn(process.execPath, [cli, "scheduler", "--interval", "1", "--lease", "3"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
       let log = "";
       runner.stderr.on("data", (d: Buffer) => (log += d.toString()));
+      runner.stdout.on("data", (d: Buffer) => (log += d.toString()));
       const exited = new Promise<void>((resolve) => runner.once("exit", () => resolve()));
       const started = Date.now();
       const name = await eventually("the runner to start a backup", async () => /started backup (\S+)/.exec(log)?.[1], 60_000);
