@@ -428,8 +428,12 @@ exec ${JSON.stringify(path.join(sb.pbmBinDir, "pbm"))} "$@"
     await record("runner SIGKILLed mid-backup", "-", async (t) => {
       const cli = path.join(REPO_ROOT, "bin", "pulumi-pbm");
       const env = { ...process.env, PBM_MONGODB_URI: uri("rs0"), PATH: `${sandbox().pbmBinDir}${path.delimiter}${process.env.PATH}` };
-      // Long-running, a pass a second: a pass that finds another pbm operation still running (a base snapshot an
-      // earlier case started) skips the job, and the next pass starts it.
+      // A base snapshot an earlier case started may still be running on the cluster's clock: let it finish, or
+      // every pass would skip the job as "another pbm operation is running".
+      await clock.advance(uri("rs0"), 120);
+      await eventually("no pbm operation running", async () => (await snapshots("rs0")).every((s) => !["starting", "running", "dumpDone"].includes(s.status)) || undefined, 60_000);
+      // Long-running, a pass a second: a pass that still finds another pbm operation running skips the job, and a
+      // later pass starts it.
       const runner = spawn(process.execPath, [cli, "scheduler", "--interval", "1", "--lease", "3"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
       let log = "";
       runner.stderr.on("data", (d: Buffer) => (log += d.toString()));
