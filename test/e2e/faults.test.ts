@@ -440,7 +440,10 @@ exec ${JSON.stringify(path.join(sb.pbmBinDir, "pbm"))} "$@"
       runner.stdout.on("data", (d: Buffer) => (log += d.toString()));
       const exited = new Promise<void>((resolve) => runner.once("exit", () => resolve()));
       const started = Date.now();
-      const name = await eventually("the runner to start a backup", async () => /started backup (\S+)/.exec(log)?.[1], 60_000);
+      const name = await eventually("the runner to start a backup", async () => /started backup (\S+)/.exec(log)?.[1], 60_000).catch((err: Error) => {
+        process.kill(-runner.pid!, "SIGKILL");
+        throw new Error(`${err.message}; the runner said: ${log.slice(-3000)}`);
+      });
       process.kill(-runner.pid!, "SIGKILL");
       await exited;
       t.failed({ durationMs: Date.now() - started } as CliResult);
