@@ -72,12 +72,18 @@ async function main(): Promise<void> {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 
+  let acked = { rev: -1, at: 0 };
   while (!stopping) {
     const started = Date.now();
     try {
       await world.tick();
-      // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on.
-      await client.db("admin").collection(SETTINGS).updateOne({ _id: AGENTS_ACK as never }, { $set: { rev: world.settings.rev ?? 0, at: new Timestamp({ t: world.nowSec(), i: 0 }) } }, { upsert: true });
+      // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on: when
+      // it changes, and every few seconds in case the document was removed.
+      const rev = world.settings.rev ?? 0;
+      if (rev !== acked.rev || Date.now() - acked.at > 2000) {
+        await client.db("admin").collection(SETTINGS).updateOne({ _id: AGENTS_ACK as never }, { $set: { rev, at: new Timestamp({ t: world.nowSec(), i: 0 }) } }, { upsert: true });
+        acked = { rev, at: Date.now() };
+      }
     } catch (err) {
       if (!stopping) process.stderr.write(`pbm-sim agents: tick failed: ${(err as Error).message}\n`);
     }

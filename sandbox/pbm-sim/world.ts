@@ -13,6 +13,8 @@ import { features, parseVersion, type Features, type PbmVersion } from "./versio
 export const SETTINGS = "simulator_settings";
 /** The document in SETTINGS where the agent process acknowledges the settings revision it runs on. */
 export const AGENTS_ACK = "agents";
+/** How often, in simulated seconds, the agents write their heartbeats (pbmAgents.hb). */
+const HEARTBEAT_EVERY_SEC = 1;
 const TICK_LOCK = "simulator_lock";
 const JOBS = "simulator_jobs";
 const SEEN_CMDS = "simulator_cmds";
@@ -101,6 +103,8 @@ export function chunkPath(rs: string, start: Timestamp, end: Timestamp, compress
 export class World {
   settings!: Settings;
   private storages: Storage[] = [];
+  /** When this instance last wrote the agents' heartbeats: the settings revision, simulated seconds, wall-clock ms. */
+  private lastBeat?: { rev: number; at: number; wall: number };
 
   constructor(
     readonly client: MongoClient,
@@ -277,6 +281,14 @@ export class World {
 
   private async heartbeats(): Promise<void> {
     const now = this.nowSec();
+    // pbm-agent beats every 5 s (defs.AgentsStatCheckRange) and the CLI takes an agent for stale after 30 s
+    // (defs.StaleFrameSec). Beating every simulated second, every 2 s of real time, and at once when the
+    // settings or the clock move, keeps every heartbeat fresh without a write per agent per tick (FerretDB
+    // pays milliseconds per write, and the agents tick 5 times a second).
+    const rev = this.settings.rev ?? 0;
+    const last = this.lastBeat;
+    if (last && last.rev === rev && now >= last.at && now - last.at < HEARTBEAT_EVERY_SEC && Date.now() - last.wall < 2000) return;
+    this.lastBeat = { rev, at: now, wall: Date.now() };
     for (const rs of this.replsets()) {
       for (const m of rs.members) {
         if (this.agentUp(m.host)) {
