@@ -1,5 +1,7 @@
 // The only module that spawns pbm: argument arrays (no shell), the URI in PBM_MONGODB_URI, secrets on stdin,
 // always `--out=json`, a timeout on every call, and typed errors that never carry secrets.
+import { existsSync } from "node:fs";
+import path from "node:path";
 import type { z } from "zod";
 import debugFactory from "debug";
 import { errors, PbmCommandError, redact, type ErrorKey } from "../errors";
@@ -43,12 +45,25 @@ export interface RawResult {
   exitCode: number;
 }
 
+/** The single-file CommonJS build of execa the package build writes beside this module (`npm run build:package`). */
+const EXECA_BUNDLE = path.join(__dirname, "execa.cjs");
+let execaModule: Promise<typeof import("execa")> | undefined;
+
+/**
+ * execa, loaded once per process. execa is ESM only: importing it reads some 60 modules, about 100 ms before
+ * the first pbm call of every provider process, and longer while the other handlers' work holds the thread.
+ * Its bundled build loads in about 20 ms, synchronously; without one (the sources run directly) it is imported.
+ */
+function loadExeca(): Promise<typeof import("execa")> {
+  return (execaModule ??= existsSync(EXECA_BUNDLE) ? Promise.resolve(require(EXECA_BUNDLE) as typeof import("execa")) : import("execa"));
+}
+
 /** Runs pbm and returns its raw streams; throws PbmCommandError on failure. */
 export async function runPbmRaw(args: readonly string[], o: PbmRunOptions & { stdin?: string }): Promise<RawResult> {
   const timeoutSec = timeoutOf(o);
   if (o.pbmPath !== undefined && (typeof o.pbmPath !== "string" || !o.pbmPath.trim()))
     throw errors.input(`property "pbmPath": must be the path of the pbm executable, got ${JSON.stringify(o.pbmPath)}`, { advice: "Set it to pbm's path, or leave it unset to use pbm from PATH." });
-  const { execa } = await import("execa");
+  const { execa } = await loadExeca();
   const argv = [...args, "--out=json"];
   const shown = `pbm ${args.join(" ")}`;
   const exe = o.pbmPath ?? "pbm";

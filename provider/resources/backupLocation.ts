@@ -1,5 +1,4 @@
 // BackupLocation: pbm's S3 storage (main config, or a profile on pbm 2.6+). Owns only `storage.*`.
-import { stringify } from "yaml";
 import { errors, tellLeft } from "../errors";
 import { stdoutNotice, type NoticeSink } from "../notice";
 import { pbm, type PbmRunOptions } from "../pbm/commands";
@@ -9,6 +8,11 @@ import { clusterName, readPbmConfig, readPbmProfile, withPbmClient } from "../st
 import type { PbmConfig, PbmStorage } from "../state/pbmConfig";
 import { probeBucket } from "../state/s3";
 import { canonical, changedKeys, checkWith, pick, sameTarget, type Handlers } from "./common";
+
+/** pbm's config file text. yaml loads only when a config is written, not on every read of one. */
+function toYaml(doc: unknown): string {
+  return (require("yaml") as typeof import("yaml")).stringify(doc);
+}
 
 /** Stand-ins for values unknown during preview, so cross-field rules still run. */
 const PREVIEW_PLACEHOLDERS = { mongodbUri: "mongodb://unknown/", bucket: "unknown-bucket" };
@@ -131,14 +135,14 @@ async function apply(i: BackupLocationInputs, notice: NoticeSink): Promise<Backu
   if (i.profile) {
     if (!f.profiles) throw errors.input(`BackupLocation ${name} on cluster "${cluster}": profile "${i.profile}" needs pbm 2.6 or newer, found ${f.version}`, { advice: "Upgrade pbm, or leave profile unset to use the main storage." });
     if (!current) throw errors.notConfigured(`BackupLocation ${name}: cluster "${cluster}" has no main pbm storage yet, which a profile needs`);
-    await pbm.addProfile(i.profile, stringify({ storage }), o);
+    await pbm.addProfile(i.profile, toYaml({ storage }), o);
   } else {
     adoptedChanges = describeChanges(current?.storage, storage);
     // Keep everything this resource does not own: pitr, backup and restore settings.
     const doc: Record<string, unknown> = { storage };
     for (const k of ["pitr", "backup", "restore"]) if (current?.[k] && Object.keys(current[k]).length) doc[k] = current[k];
     try {
-      await pbm.applyConfig(stringify(doc), { ...o, timeoutSec: Math.max(i.timeoutSec ?? 120, i.resyncTimeoutSec + 60), waitSec: i.resyncTimeoutSec });
+      await pbm.applyConfig(toYaml(doc), { ...o, timeoutSec: Math.max(i.timeoutSec ?? 120, i.resyncTimeoutSec + 60), waitSec: i.resyncTimeoutSec });
     } catch (err) {
       // pbm writes the new config before it waits for the agents' resync, so a failed resync (agents down, or
       // the agents refused by the storage) leaves the new storage in place: put back what was there.
@@ -166,7 +170,7 @@ async function putBack(mongodbUri: string, before: PbmConfig | null, o: PbmRunOp
     const section = before[k];
     if (section && Object.keys(section).length) doc[k] = section;
   }
-  await pbm.applyConfig(stringify(doc), { ...o, waitSec: 5, timeoutSec: Math.max(o.timeoutSec ?? 120, 65) }).catch(() => undefined);
+  await pbm.applyConfig(toYaml(doc), { ...o, waitSec: 5, timeoutSec: Math.max(o.timeoutSec ?? 120, 65) }).catch(() => undefined);
   return canonical((await storageNow()) ?? null) === canonical(before.storage)
     ? "pbm's storage config was put back as it was"
     : "putting pbm's storage config back failed too, so pbm may use the new storage: run pulumi up again";

@@ -181,8 +181,8 @@ describe("the packed package in a new Pulumi project outside the repository", ()
     await installed;
     // The tarball: the product only
     expect(packedFiles.length).toBeGreaterThan(10);
-    for (const f of packedFiles) expect(f).toMatch(/^(dist\/provider\/.*\.(js|d\.ts)|dist\/sdk\/.*\.(js|d\.ts)|bin\/pulumi-pbm|package\.json|README\.md|LICENSE|policy\/(PulumiPolicy\.yaml|package\.json|README\.md|dist\/\w+\.js))$/);
-    for (const f of ["dist/sdk/index.js", "dist/sdk/index.d.ts", "dist/provider/index.js", "dist/provider/index.d.ts", "dist/provider/cli/main.js", "bin/pulumi-pbm", "dist/provider/core/index.js", "policy/PulumiPolicy.yaml", "policy/dist/index.js"]) expect(packedFiles).toContain(f);
+    for (const f of packedFiles) expect(f).toMatch(/^(dist\/provider\/.*\.(js|d\.ts)|dist\/provider\/pbm\/execa\.cjs|dist\/sdk\/.*\.(js|d\.ts)|bin\/pulumi-pbm|package\.json|README\.md|LICENSE|policy\/(PulumiPolicy\.yaml|package\.json|README\.md|dist\/\w+\.js))$/);
+    for (const f of ["dist/sdk/index.js", "dist/sdk/index.d.ts", "dist/provider/index.js", "dist/provider/index.d.ts", "dist/provider/cli/main.js", "bin/pulumi-pbm", "dist/provider/core/index.js", "policy/PulumiPolicy.yaml", "policy/dist/index.js", "dist/provider/pbm/execa.cjs"]) expect(packedFiles).toContain(f);
     expect(path.relative(REPO_ROOT, projectDir)).toMatch(/^\.\./); // outside the repository
 
     // The installed package.json: exports, types and bin point at files that exist
@@ -199,6 +199,7 @@ describe("the packed package in a new Pulumi project outside the repository", ()
     expect(existsSync(path.join(pkgDir, "node_modules", "@pulumi", "pulumi"))).toBe(false);
     expect(existsSync(path.join(projectDir, "node_modules", "vitest"))).toBe(false);
     expect(existsSync(path.join(projectDir, "node_modules", "@types", "debug"))).toBe(false);
+    expect(existsSync(path.join(projectDir, "node_modules", "esbuild"))).toBe(false);
   });
 
   it("previews and deploys the README's smallest program, verbatim, on a cluster pbm has never been configured on", async () => {
