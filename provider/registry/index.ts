@@ -2,6 +2,7 @@
 // shared by every stack and by the runner. Resources write declarations through the verbs here; the runner's
 // `run` state and the runs collection have their own verbs (./runs.ts).
 import type { Db } from "mongodb";
+import { nextFireTime } from "../core/cron";
 import type { RuleParty } from "../core/pitrRule";
 import { entrySchema, SCHEDULES, type Declaration, type EntryKind, type RegistryEntry } from "./documents";
 
@@ -11,7 +12,9 @@ export * from "./runs";
 export const entryId = (kind: EntryKind, name: string) => `${kind}/${name}`;
 
 /**
- * Creates or updates a declaration without touching the runner's `run` state. With `onlyOwn`, an entry another
+ * Creates or updates a declaration. Of the runner's `run` state it sets only `run.nextRunAt`, the next fire time
+ * of the entry's cron from now, so a runner's first pass over new entries has nothing to write (a pass over
+ * 1,000 just-declared schedules is one `find`). With `onlyOwn`, an entry another
  * stack declared is left alone and the result is false: the filter matches only an entry this declarer may write
  * (see `mayWrite`), so when another stack's entry holds the id the upsert's insert collides with it (E11000), in
  * one atomic step, even when two stacks write at the same moment.
@@ -21,12 +24,14 @@ export async function upsertEntry(admin: Db, d: Declaration, o: { onlyOwn?: bool
   const { kind, name, ...fields } = d;
   const unset: Record<string, ""> = {};
   for (const k of ["cron", "backup", "retention", "timeoutSec", "pending", "guardToken"] as const) if (fields[k] === undefined) unset[k] = "";
+  const nextRunAt = fields.cron === undefined ? undefined : nextFireTimeOrUndefined(fields.cron, now);
+  if (nextRunAt === undefined) unset["run.nextRunAt"] = "";
   const id = entryId(kind, name);
   try {
     await admin.collection<{ _id: string }>(SCHEDULES).updateOne(
       o.onlyOwn ? { _id: id, ...writableBy(d.declaredBy) } : { _id: id },
       {
-        $set: { kind, name, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), updatedAt: now },
+        $set: { kind, name, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), ...(nextRunAt ? { "run.nextRunAt": nextRunAt } : {}), updatedAt: now },
         $setOnInsert: { createdAt: now },
         ...(Object.keys(unset).length ? { $unset: unset } : {}),
       },
@@ -36,6 +41,15 @@ export async function upsertEntry(admin: Db, d: Declaration, o: { onlyOwn?: bool
   } catch (err) {
     if (o.onlyOwn && (err as { code?: unknown }).code === 11000) return false;
     throw err;
+  }
+}
+
+/** A cron the resource's check has not validated (a direct API call) gets no next run rather than failing the write. */
+function nextFireTimeOrUndefined(cron: string, after: Date): Date | undefined {
+  try {
+    return nextFireTime(cron, after);
+  } catch {
+    return undefined;
   }
 }
 

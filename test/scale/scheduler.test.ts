@@ -1,5 +1,6 @@
-// Issue 10 (scale), the runner over many schedules: the first pass writes every new entry's next run in bulk
-// writes of NEXT_RUN_BATCH (it wrote one updateOne per entry, 19 s for 1,000), cron expressions are parsed once per expression
+// Issue 10 (scale), the runner over many schedules: a declaration carries its next run, so the first pass over new
+// entries only reads (it wrote one updateOne per entry, 19 s for 1,000); entries without one (older releases) get it
+// in bulk writes of NEXT_RUN_BATCH; cron expressions are parsed once per expression
 // and process (they were parsed on every pass), and a changed cron is still picked up on the next pass.
 // Behaviour only; the bench (`BENCH_SECTIONS=scheduler npm run bench`) measures the time.
 import type { CommandStartedEvent, Document } from "mongodb";
@@ -40,10 +41,30 @@ describe("the runner over many schedules", () => {
     await withPbmClient(uri(), (admin) => admin.collection(SCHEDULES).deleteMany({}));
   });
 
-  it("writes the next run of 200 new schedules in 4 bulk writes (not 200 updateOne), and nothing on the next pass", async () => {
-    // Given 200 schedules declared and never seen by a runner
+  it("reads 200 just-declared schedules with one find and writes nothing: each declaration carries its next run", async () => {
+    // Given 200 schedules declared as ScheduledBackup declares them, and never seen by a runner
+    const before = Date.now();
     await withPbmClient(uri(), async (admin) => {
       for (let i = 0; i < 200; i++) await upsertEntry(admin, { kind: "schedule", name: `s${i}`, enabled: true, cron: notSoon(i), backup: { type: "logical" }, declaredBy: {} });
+    });
+    // Then each entry holds the next fire time of its cron
+    const entries = await withPbmClient(uri(), (admin) => admin.collection<{ _id: string; cron: string; run?: { nextRunAt?: Date } }>(SCHEDULES).find({}).toArray());
+    expect(entries).toHaveLength(200);
+    for (const e of entries) expect(e.run?.nextRunAt?.getTime(), e._id).toBe(nextFireTime(e.cron, new Date(before)).getTime());
+    // When the runner passes, it reads the registry once and writes nothing
+    const first = await commandsOf(() => runDueJobs({ mongodbUri: uri(), holder: "bulk" }));
+    expect(first.map((c) => c.name)).toEqual(["find"]);
+    // And a changed cron moves the next run with it
+    await withPbmClient(uri(), (admin) => upsertEntry(admin, { kind: "schedule", name: "s7", enabled: true, cron: "0 0 1 1 *", backup: { type: "logical" }, declaredBy: {} }));
+    const s7 = await withPbmClient(uri(), (admin) => admin.collection<{ _id: string; run?: { nextRunAt?: Date } }>(SCHEDULES).findOne({ _id: "schedule/s7" }));
+    expect(s7?.run?.nextRunAt?.toISOString()).toBe(`${new Date().getUTCFullYear() + 1}-01-01T00:00:00.000Z`);
+  });
+
+  it("writes the next run of 200 entries without one (written by an older release) in 4 bulk writes, and nothing on the next pass", async () => {
+    // Given 200 schedules whose entries carry no next run
+    await withPbmClient(uri(), async (admin) => {
+      for (let i = 0; i < 200; i++) await upsertEntry(admin, { kind: "schedule", name: `s${i}`, enabled: true, cron: notSoon(i), backup: { type: "logical" }, declaredBy: {} });
+      await admin.collection(SCHEDULES).updateMany({}, { $unset: { run: "" } });
     });
     // When the runner passes
     const first = await commandsOf(() => runDueJobs({ mongodbUri: uri(), holder: "bulk" }));
