@@ -11,16 +11,6 @@ import { AGENTS_ACK, SETTINGS, World } from "./world";
 import { features, parseVersion } from "./version";
 
 const TICK_MS = 200;
-/**
- * Between ticks while nothing moves with time (World.tick() says so). A write the agents act on (a pbm command,
- * pbm's config, the simulator's settings) wakes them at once, as pbm-agent's change stream does, so idling costs
- * no latency; it saves the 5 ticks a second that an idle cluster otherwise pays (about a tenth of a core each).
- */
-const IDLE_TICK_MS = 1000;
-
-const WAKE_ON = new Set(["pbmCmd", "pbmConfig", SETTINGS]);
-let written = false;
-let wake: (() => void) | undefined;
 
 async function main(): Promise<void> {
   const uri = process.env.PBM_SIM_UPSTREAM_URI;
@@ -62,11 +52,6 @@ async function main(): Promise<void> {
       return { setName: rs.name, configsvr: rs.configsvr, members: rs.members };
     },
     mongodbVersion: () => world.settings.mongodbVersion,
-    onWrite: (collection) => {
-      if (!WAKE_ON.has(collection)) return;
-      written = true;
-      wake?.();
-    },
   });
   // From here the agents talk through the shim like every other client, so their writes take turns with
   // the CLI's and the provider's (the shim makes single-document writes atomic).
@@ -90,10 +75,8 @@ async function main(): Promise<void> {
   let acked = { rev: -1, at: 0 };
   while (!stopping) {
     const started = Date.now();
-    written = false;
-    let busy = true;
     try {
-      busy = await world.tick();
+      await world.tick();
       // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on: when
       // it changes, and every few seconds in case the document was removed.
       const rev = world.settings.rev ?? 0;
@@ -104,12 +87,7 @@ async function main(): Promise<void> {
     } catch (err) {
       if (!stopping) process.stderr.write(`pbm-sim agents: tick failed: ${(err as Error).message}\n`);
     }
-    const pause = Math.max(20, (busy || written ? TICK_MS : IDLE_TICK_MS) - (Date.now() - started));
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, pause);
-      wake = () => (clearTimeout(timer), resolve());
-    });
-    wake = undefined;
+    await new Promise((r) => setTimeout(r, Math.max(20, TICK_MS - (Date.now() - started))));
   }
 }
 

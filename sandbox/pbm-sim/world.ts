@@ -105,8 +105,6 @@ export class World {
   private storages: Storage[] = [];
   /** When this instance last wrote the agents' heartbeats: the settings revision, simulated seconds, wall-clock ms. */
   private lastBeat?: { rev: number; at: number; wall: number };
-  /** Set by a tick's steps when there is work that moves with time (see tick()). */
-  private active = false;
 
   constructor(
     readonly client: MongoClient,
@@ -254,13 +252,8 @@ export class World {
     }
   }
 
-  /**
-   * Brings the simulated world up to now: agents' heartbeats, commands, running jobs, PITR slicing. True when
-   * something is going on that moves with time (a command taken, a job running, PITR slicing, a clock running
-   * faster than the wall clock), so the agent process ticks again soon rather than idling.
-   */
-  async tick(): Promise<boolean> {
-    this.active = false;
+  /** Brings the simulated world up to now: agents' heartbeats, commands, running jobs, PITR slicing. */
+  async tick(): Promise<void> {
     await this.withTickLock(async () => {
       await this.load();
       await this.ensureIndexes();
@@ -269,8 +262,6 @@ export class World {
       await this.progressJobs();
       await this.slicePitr();
     });
-    const c = this.settings.clock;
-    return this.active || (c.mode !== "fixed" && (c.factor ?? 1) > 1);
   }
 
   /** The indexes pbm-agent creates at start (reference §4); the unique ones are pbm's locks. */
@@ -348,7 +339,6 @@ export class World {
       if (this.nowSec() - tsSec(l.hb) > 30) await this.col("pbmLock").deleteOne({ _id: l._id });
     const seen = new Set((await this.col(SEEN_CMDS).find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
     const cmds = (await this.col("pbmCmd").find({}).sort({ ts: 1 }).toArray()).filter((c) => !seen.has(String(c._id)));
-    if (cmds.length) this.active = true;
     for (const cmd of cmds) {
       // pbm's opid is the hex of the command's ObjectId.
       const id = typeof cmd._id?.toHexString === "function" ? cmd._id.toHexString() : String(cmd._id);
@@ -495,9 +485,7 @@ export class World {
 
   private async progressJobs(): Promise<void> {
     const now = this.nowSec();
-    const jobs = await this.col(JOBS).find({}).toArray();
-    if (jobs.length) this.active = true;
-    for (const job of jobs) {
+    for (const job of await this.col(JOBS).find({}).toArray()) {
       if (job.kind === "backup") {
         const meta = await this.col("pbmBackups").findOne({ opid: job._id });
         if (!meta || !["starting", "running", "dumpDone"].includes(meta.status)) {
@@ -602,7 +590,6 @@ export class World {
       for (const rs of this.replsets()) await this.stopSlicing(rs.name, now);
       return;
     }
-    this.active = true;
     const span = Math.max(1, Math.round(Number(cfg.pitr.oplogSpanMin ?? 10) * 60));
     const compression = cfg.pitr.compression ?? cfg.backup?.compression ?? "s2";
     const base = await this.lastBase();
