@@ -2,7 +2,7 @@
 // shared by every stack and by the runner. Resources write declarations through the verbs here; the runner's
 // `run` state and the runs collection have their own verbs (./runs.ts).
 import type { Db } from "mongodb";
-import { nextFireTime } from "../core/cron";
+import { cronProblem, nextFireTime } from "../core/cron";
 import type { RuleParty } from "../core/pitrRule";
 import { entrySchema, SCHEDULES, type Declaration, type EntryKind, type RegistryEntry } from "./documents";
 
@@ -24,7 +24,8 @@ export async function upsertEntry(admin: Db, d: Declaration, o: { onlyOwn?: bool
   const { kind, name, ...fields } = d;
   const unset: Record<string, ""> = {};
   for (const k of ["cron", "backup", "retention", "timeoutSec", "pending", "guardToken"] as const) if (fields[k] === undefined) unset[k] = "";
-  const nextRunAt = fields.cron === undefined ? undefined : nextFireTimeOrUndefined(fields.cron, now);
+  // A cron no check validated (a direct API call) gets no next run rather than failing the write.
+  const nextRunAt = fields.cron === undefined || cronProblem(fields.cron) ? undefined : nextFireTime(fields.cron, now);
   if (nextRunAt === undefined) unset["run.nextRunAt"] = "";
   const id = entryId(kind, name);
   try {
@@ -41,15 +42,6 @@ export async function upsertEntry(admin: Db, d: Declaration, o: { onlyOwn?: bool
   } catch (err) {
     if (o.onlyOwn && (err as { code?: unknown }).code === 11000) return false;
     throw err;
-  }
-}
-
-/** A cron the resource's check has not validated (a direct API call) gets no next run rather than failing the write. */
-function nextFireTimeOrUndefined(cron: string, after: Date): Date | undefined {
-  try {
-    return nextFireTime(cron, after);
-  } catch {
-    return undefined;
   }
 }
 

@@ -214,19 +214,20 @@ function inventoryAlone(statusFile: string, mode: "inventory" | "parse"): { ms: 
 
 function coldStart() {
   report(`\n## cold start (fresh node process, median of 5)`);
-  const median = (code: string) => {
+  /** Median of 5 fresh node processes running `code`. */
+  const loadTime = (code: string) => {
     const ts: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t = performance.now();
       execFileSync(process.execPath, ["-e", code], { cwd: REPO_ROOT });
       ts.push(performance.now() - t);
     }
-    return ts.sort((a, b) => a - b)[2];
+    return median(ts);
   };
-  const bare = median("");
-  const pulumi = median(`require("@pulumi/pulumi")`);
-  const sdk = median(`require("pulumi-pbm")`);
-  const provider = median(`require("pulumi-pbm/provider")`);
+  const bare = loadTime("");
+  const pulumi = loadTime(`require("@pulumi/pulumi")`);
+  const sdk = loadTime(`require("pulumi-pbm")`);
+  const provider = loadTime(`require("pulumi-pbm/provider")`);
   report(`| load | time | vs floor |`);
   report(`| --- | --- | --- |`);
   report(`| node alone | ${bare.toFixed(0)} ms | |`);
@@ -281,7 +282,6 @@ async function scheduler(sb: Sandbox, name: string) {
     await closePbmClients();
     return timed(() => runDueJobs({ mongodbUri: uri, holder: "bench" }));
   };
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const row = (what: string, ms: number, fl: number, note = "") => report(`| ${what} | ${ms.toFixed(0)} ms | ${fl.toFixed(0)} ms | ${(ms - fl).toFixed(0)} ms | ${ratio(ms, fl)} | ${note} |`);
   try {
     await client.connect();
