@@ -14,7 +14,7 @@
 //   BENCH_RANGES=2000,100000,200000 BENCH_SNAPSHOTS=10000 BENCH_SECTIONS=inventory   the issue's worst case (about 6 minutes)
 //   BENCH_SECTIONS=scheduler BENCH_SCHEDULES=1000 npm run bench      the scheduler alone (one cluster, about 1.5 minutes)
 import { execFile, execFileSync } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { MongoClient, Timestamp } from "mongodb";
@@ -113,6 +113,20 @@ function overlap(calls: ReturnType<typeof readPbmCalls>): { pbmSumMs: number; pb
   return { pbmSumMs: spans.reduce((t, [a, b]) => t + (b - a), 0), pbmPeak };
 }
 
+/** CPU the whole machine spends over `ms` while nothing runs but the sandbox, in cores (1 = one core busy). */
+async function idleLoad(ms: number): Promise<number> {
+  // /proc/stat's first line: user nice system idle iowait irq softirq steal ...; busy is all but idle and iowait.
+  const jiffies = () => {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return { busy: user + nice + system + irq + softirq + steal, all: user + nice + system + idle + iowait + irq + softirq + steal };
+  };
+  const a = jiffies();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = jiffies();
+  const cores = Number(execFileSync("nproc").toString().trim()) || 1;
+  return ((b.busy - a.busy) / (b.all - a.all)) * cores;
+}
+
 async function fleet(sb: Sandbox, names: string[]) {
   report(`\n## fleet: ${names.length} clusters x 4 resources (BackupLocation, PitrPolicy, disabled ScheduledBackup, BackupInventory); medians of ${REPEAT} runs for no-change up, preview and refresh`);
   const record = path.join(tmpdir(), `pbm-bench-${process.pid}.jsonl`);
@@ -122,6 +136,7 @@ async function fleet(sb: Sandbox, names: string[]) {
   await noop.init();
   report(`| operation | provider | engine floor | pbm floor (reads replayed) | vs engine | vs engine + pbm | pbm calls | pbm time in the operation (sum, most at once) |`);
   report(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
+  let idle = 0;
   for (const op of ["create", "up (no change)", "preview", "refresh", "destroy"] as Op[]) {
     // Operations that leave the stack as it was run REPEAT times, floor and provider in turn; medians are shown.
     const runs = op === "create" || op === "destroy" ? 1 : REPEAT;
@@ -138,7 +153,10 @@ async function fleet(sb: Sandbox, names: string[]) {
     const t = median(times);
     const pbmFloor = pbmFloors.sort((a, b) => a.ms - b.ms)[Math.floor(runs / 2)];
     report(`| ${op} | ${sec(t)} | ${sec(floor)} | ${sec(pbmFloor.ms)} | ${ratio(t, floor)} | ${ratio(t, floor + pbmFloor.ms)} | ${pbmFloor.calls} (${pbmFloor.summary}) | ${sec(pbmFloor.pbmSumMs)}, ${pbmFloor.pbmPeak} |`);
+    if (op === "create") idle = await idleLoad(10_000);
   }
+  // What the clusters cost between operations (PITR on, no backup running): the load every figure above shares.
+  report(`\nidle sandbox after create (${names.length} clusters, MinIO, 10 s): ${(idle * 100).toFixed(0)}% of one core, ${((idle * 100) / names.length).toFixed(1)}% per cluster`);
 }
 
 async function seed(uri: string, rs: string, from: number, to: number, snapshotsFrom: number, snapshotsTo: number) {

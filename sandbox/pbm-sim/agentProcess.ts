@@ -11,6 +11,16 @@ import { AGENTS_ACK, SETTINGS, World } from "./world";
 import { features, parseVersion } from "./version";
 
 const TICK_MS = 200;
+/**
+ * The longest an idle world is left alone, in simulated and real seconds: pbm-agent's heartbeat period
+ * (defs.AgentsStatCheckRange). Nothing else moves with time while no job runs and no PITR chunk is due, and a
+ * client write the agents act on (a pbm command, pbm's config, the simulator's settings) wakes them at once, as
+ * pbm-agent's change stream on pbmCmd does. Ticking 5 times a second instead costs an idle cluster about a tenth
+ * of a core, which a fleet of them cannot afford.
+ */
+const IDLE_SEC = 5;
+/** Collections whose writes wake the agents. */
+const WAKE_ON = new Set(["pbmCmd", "pbmConfig", SETTINGS]);
 
 async function main(): Promise<void> {
   const uri = process.env.PBM_SIM_UPSTREAM_URI;
@@ -52,6 +62,9 @@ async function main(): Promise<void> {
       return { setName: rs.name, configsvr: rs.configsvr, members: rs.members };
     },
     mongodbVersion: () => world.settings.mongodbVersion,
+    onWrite: (collection) => {
+      if (WAKE_ON.has(collection)) wakeUp.ring();
+    },
   });
   // From here the agents talk through the shim like every other client, so their writes take turns with
   // the CLI's and the provider's (the shim makes single-document writes atomic).
@@ -75,21 +88,55 @@ async function main(): Promise<void> {
   let acked = { rev: -1, at: 0 };
   while (!stopping) {
     const started = Date.now();
+    wakeUp.reset();
+    let idleMs = 0;
     try {
-      await world.tick();
+      idleMs = await world.tick();
+      // A write seen from here on is the agents' own acknowledgement or one the next tick handles anyway.
+      const woken = wakeUp.rung;
       // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on: when
-      // it changes, and every few seconds in case the document was removed.
+      // it changes, and every idle period in case the document was removed.
       const rev = world.settings.rev ?? 0;
-      if (rev !== acked.rev || Date.now() - acked.at > 2000) {
+      if (rev !== acked.rev || Date.now() - acked.at > IDLE_SEC * 1000) {
         await client.db("admin").collection(SETTINGS).updateOne({ _id: AGENTS_ACK as never }, { $set: { rev, at: new Timestamp({ t: world.nowSec(), i: 0 }) } }, { upsert: true });
         acked = { rev, at: Date.now() };
       }
+      if (woken) idleMs = 0;
+      else wakeUp.reset();
     } catch (err) {
       if (!stopping) process.stderr.write(`pbm-sim agents: tick failed: ${(err as Error).message}\n`);
     }
-    await new Promise((r) => setTimeout(r, Math.max(20, TICK_MS - (Date.now() - started))));
+    const rate = world.clockRate();
+    const longest = rate > 1 ? (IDLE_SEC * 1000) / rate : IDLE_SEC * 1000;
+    await wakeUp.wait(Math.max(20, Math.max(TICK_MS, Math.min(idleMs, longest)) - (Date.now() - started)));
   }
 }
+
+/** A doorbell: wait() returns after `ms`, or at once when rung since the last reset(). */
+const wakeUp = {
+  rung: false,
+  waiting: undefined as (() => void) | undefined,
+  reset() {
+    this.rung = false;
+  },
+  ring() {
+    this.rung = true;
+    this.waiting?.();
+  },
+  wait(ms: number): Promise<void> {
+    if (this.rung) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.waiting = undefined;
+        resolve();
+      }
+      this.waiting = done;
+    });
+  },
+};
 
 main().catch((err) => {
   process.stderr.write(`pbm-sim agents: ${(err as Error).stack ?? err}\n`);

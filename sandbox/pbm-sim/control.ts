@@ -3,7 +3,7 @@
 // cluster's agent process (agentProcess.ts) runs on the new settings.
 import { MongoClient } from "mongodb";
 import { features, parseVersion, DEFAULT_VERSION } from "./version";
-import { AGENTS_ACK, DEFAULT_TIMINGS, SETTINGS, World, type Faults, type ReplSet, type Settings } from "./world";
+import { AGENTS_ACK, DEFAULT_TIMINGS, SETTINGS, TICK_LOCK, World, type Faults, type ReplSet, type Settings } from "./world";
 
 async function withClient<T>(uri: string, fn: (c: MongoClient) => Promise<T>): Promise<T> {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
@@ -56,8 +56,16 @@ async function saveSettings(c: MongoClient, next: Settings): Promise<void> {
   const acks = c.db("admin").collection<{ _id: string; rev: number }>(SETTINGS);
   if (!(await acks.findOne({ _id: AGENTS_ACK }))) return; // no agent process (a bare FerretDB)
   const deadline = Date.now() + 15_000;
-  while (((await acks.findOne({ _id: AGENTS_ACK }))?.rev ?? 0) < rev) {
-    if (Date.now() > deadline) throw new Error("pbm simulator: the agent process did not pick up new settings within 15s");
+  for (;;) {
+    const ack = await acks.findOne({ _id: AGENTS_ACK });
+    if ((ack?.rev ?? 0) >= rev) return;
+    if (Date.now() > deadline) {
+      // What the agents were doing: their last acknowledgement and who holds the world lock a tick takes.
+      const lock = await c.db("admin").collection(TICK_LOCK).findOne({ _id: "tick" as never });
+      throw new Error(
+        `pbm simulator: the agent process did not pick up settings revision ${rev} within 15s (last acknowledged: ${JSON.stringify(ack)}; world lock: ${JSON.stringify(lock)}, now ${new Date().toISOString()})`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -96,7 +104,7 @@ export const clock = {
   },
 };
 
-/** Runs one agents' step now, besides the agent process's own every 200 ms. */
+/** Runs one agents' step now, besides the agent process's own (every 200 ms while busy, every 5 s when idle). */
 export async function tick(uri: string, version = DEFAULT_VERSION): Promise<void> {
   await withClient(uri, async (c) => {
     const v = parseVersion(version);

@@ -15,7 +15,7 @@ export const SETTINGS = "simulator_settings";
 export const AGENTS_ACK = "agents";
 /** How often, in simulated seconds, the agents write their heartbeats (pbmAgents.hb). */
 const HEARTBEAT_EVERY_SEC = 1;
-const TICK_LOCK = "simulator_lock";
+export const TICK_LOCK = "simulator_lock";
 const JOBS = "simulator_jobs";
 const SEEN_CMDS = "simulator_cmds";
 
@@ -105,6 +105,8 @@ export class World {
   private storages: Storage[] = [];
   /** When this instance last wrote the agents' heartbeats: the settings revision, simulated seconds, wall-clock ms. */
   private lastBeat?: { rev: number; at: number; wall: number };
+  /** What the current tick found (see tick()): work under way, and the simulated second the next PITR chunk is due. */
+  private pace = { busy: false, chunkDueSec: Infinity };
 
   constructor(
     readonly client: MongoClient,
@@ -252,8 +254,14 @@ export class World {
     }
   }
 
-  /** Brings the simulated world up to now: agents' heartbeats, commands, running jobs, PITR slicing. */
-  async tick(): Promise<void> {
+  /**
+   * Brings the simulated world up to now: agents' heartbeats, commands, running jobs, PITR slicing. Returns how
+   * long the world can be left alone, in real milliseconds: 0 while work is under way (a command taken, a job
+   * running), else until the next PITR chunk is due on the simulated clock (Infinity on a frozen clock).
+   * Heartbeats and the slicer's lock need a tick every few simulated seconds besides; the agent process adds that.
+   */
+  async tick(): Promise<number> {
+    this.pace = { busy: false, chunkDueSec: Infinity };
     await this.withTickLock(async () => {
       await this.load();
       await this.ensureIndexes();
@@ -262,6 +270,16 @@ export class World {
       await this.progressJobs();
       await this.slicePitr();
     });
+    if (this.pace.busy) return 0;
+    const c = this.settings.clock;
+    if (c.mode === "fixed" || this.pace.chunkDueSec === Infinity) return Infinity;
+    return Math.max(0, ((this.pace.chunkDueSec - this.now()) * 1000) / (c.factor ?? 1));
+  }
+
+  /** Simulated seconds per real second: 0 on a frozen clock. */
+  clockRate(): number {
+    const c = this.settings.clock;
+    return c.mode === "fixed" ? 0 : (c.factor ?? 1);
   }
 
   /** The indexes pbm-agent creates at start (reference §4); the unique ones are pbm's locks. */
@@ -282,9 +300,9 @@ export class World {
   private async heartbeats(): Promise<void> {
     const now = this.nowSec();
     // pbm-agent beats every 5 s (defs.AgentsStatCheckRange) and the CLI takes an agent for stale after 30 s
-    // (defs.StaleFrameSec). Beating every simulated second, every 2 s of real time, and at once when the
-    // settings or the clock move, keeps every heartbeat fresh without a write per agent per tick (FerretDB
-    // pays milliseconds per write, and the agents tick 5 times a second).
+    // (defs.StaleFrameSec). Beating at most once a simulated second or every 2 s of real time, and at once when
+    // the settings or the clock move, keeps every heartbeat fresh without a write per agent per tick (FerretDB
+    // pays milliseconds per write, and busy agents tick 5 times a second).
     const rev = this.settings.rev ?? 0;
     const last = this.lastBeat;
     if (last && last.rev === rev && now >= last.at && now - last.at < HEARTBEAT_EVERY_SEC && Date.now() - last.wall < 2000) return;
@@ -339,6 +357,7 @@ export class World {
       if (this.nowSec() - tsSec(l.hb) > 30) await this.col("pbmLock").deleteOne({ _id: l._id });
     const seen = new Set((await this.col(SEEN_CMDS).find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
     const cmds = (await this.col("pbmCmd").find({}).sort({ ts: 1 }).toArray()).filter((c) => !seen.has(String(c._id)));
+    if (cmds.length) this.pace.busy = true;
     for (const cmd of cmds) {
       // pbm's opid is the hex of the command's ObjectId.
       const id = typeof cmd._id?.toHexString === "function" ? cmd._id.toHexString() : String(cmd._id);
@@ -485,7 +504,9 @@ export class World {
 
   private async progressJobs(): Promise<void> {
     const now = this.nowSec();
-    for (const job of await this.col(JOBS).find({}).toArray()) {
+    const jobs = await this.col(JOBS).find({}).toArray();
+    if (jobs.length) this.pace.busy = true;
+    for (const job of jobs) {
       if (job.kind === "backup") {
         const meta = await this.col("pbmBackups").findOne({ opid: job._id });
         if (!meta || !["starting", "running", "dumpDone"].includes(meta.status)) {
@@ -652,6 +673,7 @@ export class World {
         start += span;
       }
       if (running && start < until) addChunk(start, until);
+      this.pace.chunkDueSec = Math.min(this.pace.chunkDueSec, start + span);
       if (chunks.length) {
         await storage.putMany(files, 32);
         await this.col("pbmPITRChunks").insertMany(chunks, { ordered: false }).catch((err) => {

@@ -3,7 +3,7 @@
 // through guard.js, so it dies with the process that started it.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, mkdirSync, rmSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -187,21 +187,24 @@ async function helloSetName(uri: string, name: string): Promise<boolean> {
 async function startCluster(name: string, dir: string, release: string, verbose: boolean) {
   const ferret = await startFerret(name, dir, verbose);
   try {
-    return { ...(await startAgents(name, ferret, release, verbose)), ferret: { dir, port: ferret.port, password: ferret.password, child: ferret.child } };
+    return { ...(await startAgents(name, ferret, release, verbose, dir)), ferret: { dir, port: ferret.port, password: ferret.password, child: ferret.child } };
   } catch (err) {
     ferret.child.stdin?.end();
     throw err;
   }
 }
 
-async function startAgents(name: string, ferret: Awaited<ReturnType<typeof startFerret>>, release: string, verbose: boolean) {
+async function startAgents(name: string, ferret: Awaited<ReturnType<typeof startFerret>>, release: string, verbose: boolean, dir: string) {
   const entry = path.join(SANDBOX_DIST, "pbm-sim", "agentProcess.js");
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   const guard = path.join(REPO_ROOT, "sandbox", "testbed", "guard.js");
+  // What the agents report (a failed tick) goes to the cluster's agents.log, or to this process's stderr.
+  const log = verbose ? "inherit" : openSync(path.join(dir, "agents.log"), "a");
   const agents = spawn(process.execPath, [guard, process.execPath, entry], {
     env: { ...process.env, PBM_SIM_UPSTREAM_URI: ferret.upstreamUri, PBM_SIM_UPSTREAM_PORT: String(ferret.port), PBM_SIM_VERSION: release },
-    stdio: ["pipe", "pipe", verbose ? "inherit" : "ignore"],
+    stdio: ["pipe", "pipe", log],
   });
+  if (typeof log === "number") closeSync(log);
   const shimPort = await new Promise<number>((resolve, reject) => {
     let buf = "";
     agents.stdout!.on("data", (d: Buffer) => {

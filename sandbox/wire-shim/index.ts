@@ -79,6 +79,8 @@ export interface WireShimOptions {
   topology: () => ShimTopology;
   /** MongoDB version to report in buildInfo, e.g. "8.0.4". */
   mongodbVersion: () => string;
+  /** Told the collection of every client write (insert, update, delete, findAndModify) once it is answered. */
+  onWrite?: (collection: string) => void;
 }
 
 export interface WireShim {
@@ -120,10 +122,12 @@ export async function startWireShim(o: WireShimOptions): Promise<WireShim> {
     const queued: Buffer[] = [];
     let closed = false;
     // The write this connection is waiting on (its requestId) and the release of the cluster's write turn.
-    let write: { requestId: number; release: () => void } | undefined;
+    let write: { requestId: number; release: () => void; collection: string } | undefined;
     const endWrite = () => {
+      const done = write;
       write?.release();
       write = undefined;
+      if (done?.collection) o.onWrite?.(done.collection);
       busy = false;
       while (!busy && queued.length) onClientFrame(queued.shift()!);
     };
@@ -194,7 +198,7 @@ export async function startWireShim(o: WireShimOptions): Promise<WireShim> {
         busy = true;
         writes.turn().then((release) => {
           if (closed) return release();
-          write = { requestId: h.requestId, release };
+          write = { requestId: h.requestId, release, collection: cmd!.target };
           upstream.write(frame);
         });
         return;
