@@ -1,8 +1,8 @@
-// zod schemas of the resources' inputs. Built inside functions: module-level schemas must not be captured by
-// Pulumi's closure serialiser. Every object is strict (an unknown property is a failure, never ignored) and
-// every number has a range: a value pbm would refuse later, overflow, or write to the cluster unchecked is
-// refused here, at preview.
+// zod schemas of the resources' inputs, each built on first use (builtOnce.ts). Every object is strict (an
+// unknown property is a failure, never ignored) and every number has a range: a value pbm would refuse later,
+// overflow, or write to the cluster unchecked is refused here, at preview.
 import { z } from "zod";
+import { builtOnce } from "./builtOnce";
 import { cronProblem } from "./core/cron";
 
 export const COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "s2", "pgzip", "zstd"] as const;
@@ -187,8 +187,8 @@ const retention = () =>
 
 const backupType = () => z.enum(["logical", "physical", "incremental"], { error: "must be logical, physical or incremental" });
 
-export function backupLocationInputs() {
-  return z
+export const backupLocationInputs = builtOnce(() =>
+  z
     .object({
       mongodbUri: mongodbUri(),
       bucket: bucketName(),
@@ -233,12 +233,12 @@ export function backupLocationInputs() {
       timeoutSec: timeoutSec().optional(),
       pbmPath: pbmPath().optional(),
     })
-    .strict();
-}
+    .strict(),
+);
 export type BackupLocationInputs = z.output<ReturnType<typeof backupLocationInputs>>;
 
-export function pitrPolicyInputs() {
-  return z
+export const pitrPolicyInputs = builtOnce(() =>
+  z
     .object({
       mongodbUri: mongodbUri(),
       enabled: z.boolean({ error: "must be true or false" }).default(true),
@@ -259,12 +259,12 @@ export function pitrPolicyInputs() {
       ...ruledResourceCommon(),
     })
     .strict()
-    .superRefine((v, ctx) => checkCompressionLevel(v, ctx));
-}
+    .superRefine((v, ctx) => checkCompressionLevel(v, ctx)),
+);
 export type PitrPolicyInputs = z.output<ReturnType<typeof pitrPolicyInputs>>;
 
-export function scheduledBackupInputs() {
-  return z
+export const scheduledBackupInputs = builtOnce(() =>
+  z
     .object({
       mongodbUri: mongodbUri(),
       name: z
@@ -291,8 +291,8 @@ export function scheduledBackupInputs() {
         const db = ns.split(".")[0];
         if (["admin", "config", "local"].includes(db)) ctx.addIssue({ code: "custom", path: ["namespaces"], message: `"${ns}": the admin, config and local databases cannot be backed up selectively` });
       }
-    });
-}
+    }),
+);
 export type ScheduledBackupInputs = z.output<ReturnType<typeof scheduledBackupInputs>>;
 
 /** The outputs a BackupInventory's state carries back into read on refresh: accepted, never required. */
@@ -303,8 +303,8 @@ const INVENTORY_OUTPUTS = ["cluster", "configured", "snapshots", "pitrRanges", "
  * (for messages). Strict: anything else is a failure; the inventory's own outputs, which refresh hands back,
  * are accepted and ignored.
  */
-export function backupInventoryInputs() {
-  return z
+export const backupInventoryInputs = builtOnce(() =>
+  z
     .object({
       mongodbUri: mongodbUri(),
       pbmPath: pbmPath().optional(),
@@ -312,14 +312,14 @@ export function backupInventoryInputs() {
       name: z.string().optional(),
       ...Object.fromEntries(INVENTORY_OUTPUTS.map((k) => [k, z.unknown().optional()])),
     })
-    .strict();
-}
+    .strict(),
+);
 export type BackupInventoryInputs = { mongodbUri: string; pbmPath?: string; timeoutSec?: number; name?: string };
 
 /** `getBackupInventory(args)`: only what it uses. */
-export function getBackupInventoryArgs() {
-  return z.object({ mongodbUri: mongodbUri(), pbmPath: pbmPath().optional(), timeoutSec: timeoutSec().optional() }).strict();
-}
+export const getBackupInventoryArgs = builtOnce(() =>
+  z.object({ mongodbUri: mongodbUri(), pbmPath: pbmPath().optional(), timeoutSec: timeoutSec().optional() }).strict(),
+);
 
 /** The first problem with a schema's input as `property "path": reason`, for callers outside check (plain functions). */
 export function firstProblem(schema: z.ZodType, value: unknown): string | undefined {

@@ -2,15 +2,16 @@
 // It does what pbm's resync does (`pbm/resync/rsync.go`): backups from the `<name>.pbm.json` metadata, PITR
 // from the `pbmPitr/` chunk keys, merged into timelines as pbm merges them for `pbm status`.
 import { z } from "zod";
+import { builtOnce } from "../builtOnce";
 import type { PbmFiles } from "../state/s3";
 import { buildInventory, type Inventory, type RangeFact, type SnapshotFact } from "./model";
 
 const CHUNK = /^pbmPitr\/([^/]+)\/\d{8}\/(\d{14})-(\d+)\.(\d{14})-(\d+)\.oplog/;
 const parseCompact = (s: string) => Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(8, 10), +s.slice(10, 12), +s.slice(12, 14)) / 1000;
 
-/** The parts of pbm's backup metadata (`BackupMeta` as JSON) the inventory reads. Built on call (see schemas.ts). */
-function backupMetaSchema() {
-  return z.looseObject({
+/** The parts of pbm's backup metadata (`BackupMeta` as JSON) the inventory reads. Built once (builtOnce.ts). */
+const backupMetaSchema = builtOnce(() =>
+  z.looseObject({
     name: z.string(),
     status: z.string(),
     type: z.string().optional(),
@@ -19,8 +20,8 @@ function backupMetaSchema() {
     last_write_ts: z.looseObject({ T: z.number() }).optional(),
     nss: z.array(z.string()).nullish(),
     store: z.looseObject({ name: z.string().optional(), profile: z.boolean().optional() }).optional(),
-  });
-}
+  }),
+);
 type BackupMeta = z.output<ReturnType<typeof backupMetaSchema>>;
 
 /** The inventory of what `readPbmFiles` found (pure). `configured` means pbm has initialised the storage. */

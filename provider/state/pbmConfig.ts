@@ -4,8 +4,8 @@
 // named key is optional because releases differ (1.x stores `storage.azure` and `s3.provider`; 2.x omits empty
 // sections), and secrets are clear text, as pbm stores them.
 import { z } from "zod";
+import { builtOnce } from "../builtOnce";
 
-/** Built on call: module-level schemas must not be captured by Pulumi's closure serialiser. */
 function storageSchema() {
   return z.looseObject({
     type: z.string().optional(),
@@ -29,8 +29,8 @@ function storageSchema() {
   });
 }
 
-export function pbmConfigSchema() {
-  return z.looseObject({
+export const pbmConfigSchema = builtOnce(() =>
+  z.looseObject({
     storage: storageSchema().optional(),
     pitr: z
       .looseObject({
@@ -55,13 +55,13 @@ export function pbmConfigSchema() {
       })
       .optional(),
     restore: z.looseObject({}).optional(),
-  });
-}
+  }),
+);
 
 /** A storage profile (pbm 2.6+): `{name, profile: true, storage}`. */
-export function pbmProfileSchema() {
-  return z.looseObject({ name: z.string(), profile: z.literal(true), storage: storageSchema() });
-}
+export const pbmProfileSchema = builtOnce(() =>
+  z.looseObject({ name: z.string(), profile: z.literal(true), storage: storageSchema() }),
+);
 
 export type PbmConfig = z.output<ReturnType<typeof pbmConfigSchema>>;
 export type PbmStorage = NonNullable<PbmConfig["storage"]>;

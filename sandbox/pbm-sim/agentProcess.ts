@@ -12,13 +12,13 @@ import { features, parseVersion } from "./version";
 
 const TICK_MS = 200;
 /**
- * The longest an idle world is left alone, in simulated and real seconds: pbm-agent's heartbeat period
- * (defs.AgentsStatCheckRange). Nothing else moves with time while no job runs and no PITR chunk is due, and a
- * client write the agents act on (a pbm command, pbm's config, the simulator's settings) wakes them at once, as
- * pbm-agent's change stream on pbmCmd does. Ticking 5 times a second instead costs an idle cluster about a tenth
- * of a core, which a fleet of them cannot afford.
+ * The longest an idle world is left alone, in real seconds. World.tick() says when something is next due (a
+ * heartbeat, a PITR chunk); on a frozen clock nothing is, and a client write the agents act on (a pbm command,
+ * pbm's config, the simulator's settings, which hold the clock) wakes them at once, as pbm-agent's change stream on
+ * pbmCmd does. This bound only re-writes the acknowledgement below. Ticking 5 times a second instead cost an idle
+ * cluster about a tenth of a core, which a fleet of them cannot afford.
  */
-const IDLE_SEC = 5;
+const IDLE_SEC = 30;
 /** Collections whose writes wake the agents. */
 const WAKE_ON = new Set(["pbmCmd", "pbmConfig", SETTINGS]);
 
@@ -106,9 +106,7 @@ async function main(): Promise<void> {
     } catch (err) {
       if (!stopping) process.stderr.write(`pbm-sim agents: tick failed: ${(err as Error).message}\n`);
     }
-    const rate = world.clockRate();
-    const longest = rate > 1 ? (IDLE_SEC * 1000) / rate : IDLE_SEC * 1000;
-    await wakeUp.wait(Math.max(20, Math.max(TICK_MS, Math.min(idleMs, longest)) - (Date.now() - started)));
+    await wakeUp.wait(Math.max(20, Math.max(TICK_MS, Math.min(idleMs, IDLE_SEC * 1000)) - (Date.now() - started)));
   }
 }
 

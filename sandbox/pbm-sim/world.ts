@@ -14,7 +14,13 @@ export const SETTINGS = "simulator_settings";
 /** The document in SETTINGS where the agent process acknowledges the settings revision it runs on. */
 export const AGENTS_ACK = "agents";
 /** How often, in simulated seconds, the agents write their heartbeats (pbmAgents.hb). */
-const HEARTBEAT_EVERY_SEC = 1;
+/**
+ * Simulated seconds between heartbeats while nothing else changes: a random 7 to 10 each time, so the clusters of a
+ * fleet, whose clocks a test or the bench sets at the same moment, do not all beat at once. pbm-agent beats every
+ * 5 s (defs.AgentsStatCheckRange) and the CLI takes an agent for stale after 30 s (defs.StaleFrameSec); this stays
+ * well inside that and halves what an idle fleet of simulated clusters writes.
+ */
+const heartbeatPeriodSec = () => 7 + 3 * Math.random();
 export const TICK_LOCK = "simulator_lock";
 const JOBS = "simulator_jobs";
 const SEEN_CMDS = "simulator_cmds";
@@ -104,9 +110,9 @@ export class World {
   settings!: Settings;
   private storages: Storage[] = [];
   /** When this instance last wrote the agents' heartbeats: the settings revision, simulated seconds, wall-clock ms. */
-  private lastBeat?: { rev: number; at: number; wall: number };
-  /** What the current tick found (see tick()): work under way, and the simulated second the next PITR chunk is due. */
-  private pace = { busy: false, chunkDueSec: Infinity };
+  private lastBeat?: { rev: number; at: number; next: number };
+  /** What the current tick found (see tick()): work under way, and the simulated second something is next due. */
+  private pace = { busy: false, dueSec: Infinity };
 
   constructor(
     readonly client: MongoClient,
@@ -257,11 +263,11 @@ export class World {
   /**
    * Brings the simulated world up to now: agents' heartbeats, commands, running jobs, PITR slicing. Returns how
    * long the world can be left alone, in real milliseconds: 0 while work is under way (a command taken, a job
-   * running), else until the next PITR chunk is due on the simulated clock (Infinity on a frozen clock).
-   * Heartbeats and the slicer's lock need a tick every few simulated seconds besides; the agent process adds that.
+   * running), else until the next heartbeat or PITR chunk is due on the simulated clock (Infinity on a frozen
+   * clock: nothing moves until the settings do). The slicer's lock beats with the heartbeats.
    */
   async tick(): Promise<number> {
-    this.pace = { busy: false, chunkDueSec: Infinity };
+    this.pace = { busy: false, dueSec: Infinity };
     await this.withTickLock(async () => {
       await this.load();
       await this.ensureIndexes();
@@ -272,14 +278,8 @@ export class World {
     });
     if (this.pace.busy) return 0;
     const c = this.settings.clock;
-    if (c.mode === "fixed" || this.pace.chunkDueSec === Infinity) return Infinity;
-    return Math.max(0, ((this.pace.chunkDueSec - this.now()) * 1000) / (c.factor ?? 1));
-  }
-
-  /** Simulated seconds per real second: 0 on a frozen clock. */
-  clockRate(): number {
-    const c = this.settings.clock;
-    return c.mode === "fixed" ? 0 : (c.factor ?? 1);
+    if (c.mode === "fixed" || this.pace.dueSec === Infinity) return Infinity;
+    return Math.max(0, ((this.pace.dueSec - this.now()) * 1000) / (c.factor ?? 1));
   }
 
   /** The indexes pbm-agent creates at start (reference §4); the unique ones are pbm's locks. */
@@ -299,14 +299,17 @@ export class World {
 
   private async heartbeats(): Promise<void> {
     const now = this.nowSec();
-    // pbm-agent beats every 5 s (defs.AgentsStatCheckRange) and the CLI takes an agent for stale after 30 s
-    // (defs.StaleFrameSec). Beating at most once a simulated second or every 2 s of real time, and at once when
-    // the settings or the clock move, keeps every heartbeat fresh without a write per agent per tick (FerretDB
-    // pays milliseconds per write, and busy agents tick 5 times a second).
+    // Every heartbeatPeriodSec() of simulated time, and at once when the settings or the clock move (a new
+    // revision), so a tick writes no heartbeat it need not: FerretDB pays milliseconds per write, and busy agents
+    // tick 5 times a second.
     const rev = this.settings.rev ?? 0;
     const last = this.lastBeat;
-    if (last && last.rev === rev && now >= last.at && now - last.at < HEARTBEAT_EVERY_SEC && Date.now() - last.wall < 2000) return;
-    this.lastBeat = { rev, at: now, wall: Date.now() };
+    if (last && last.rev === rev && now >= last.at && now < last.next) {
+      this.pace.dueSec = Math.min(this.pace.dueSec, last.next);
+      return;
+    }
+    this.lastBeat = { rev, at: now, next: now + heartbeatPeriodSec() };
+    this.pace.dueSec = Math.min(this.pace.dueSec, this.lastBeat.next);
     for (const rs of this.replsets()) {
       for (const m of rs.members) {
         if (this.agentUp(m.host)) {
@@ -673,7 +676,7 @@ export class World {
         start += span;
       }
       if (running && start < until) addChunk(start, until);
-      this.pace.chunkDueSec = Math.min(this.pace.chunkDueSec, start + span);
+      this.pace.dueSec = Math.min(this.pace.dueSec, start + span);
       if (chunks.length) {
         await storage.putMany(files, 32);
         await this.col("pbmPITRChunks").insertMany(chunks, { ordered: false }).catch((err) => {
@@ -722,8 +725,10 @@ export class World {
 
   /** The slicer of a replica set is not running: no op-lock, no acknowledged node. */
   private async stopSlicing(rs: string, now: number, interrupted = true): Promise<void> {
-    await this.col("pbmLockOp").deleteMany({ type: "pitr", replset: rs });
-    await this.col("pbmPITR").updateOne({}, { $pull: { n: { rs }, replsets: { name: rs } } as any });
+    // Read first: an idle cluster with PITR off (or without a base) would otherwise write twice on every tick.
+    if (await this.col("pbmLockOp").findOne({ type: "pitr", replset: rs })) await this.col("pbmLockOp").deleteMany({ type: "pitr", replset: rs });
+    if (await this.col("pbmPITR").findOne({ $or: [{ "n.rs": rs }, { "replsets.name": rs }] }))
+      await this.col("pbmPITR").updateOne({}, { $pull: { n: { rs }, replsets: { name: rs } } as any });
     if (interrupted) await this.markInterrupted(rs, now);
   }
 

@@ -201,7 +201,8 @@ async function startAgents(name: string, ferret: Awaited<ReturnType<typeof start
   // What the agents report (a failed tick) goes to the cluster's agents.log, or to this process's stderr.
   const log = verbose ? "inherit" : openSync(path.join(dir, "agents.log"), "a");
   const agents = spawn(process.execPath, [guard, process.execPath, entry], {
-    env: { ...process.env, PBM_SIM_UPSTREAM_URI: ferret.upstreamUri, PBM_SIM_UPSTREAM_PORT: String(ferret.port), PBM_SIM_VERSION: release },
+    // The AWS SDK's notice that later releases need node 22 would fill agents.log once per cluster.
+    env: { ...process.env, PBM_SIM_UPSTREAM_URI: ferret.upstreamUri, PBM_SIM_UPSTREAM_PORT: String(ferret.port), PBM_SIM_VERSION: release, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     stdio: ["pipe", "pipe", log],
   });
   if (typeof log === "number") closeSync(log);
@@ -240,34 +241,15 @@ export function readPbmCalls(file: string): PbmCall[] {
 }
 
 /**
- * A directory with a `pbm` that runs the real release: without AWS_CA_BUNDLE (it breaks real pbm's S3
- * client) and, when PBM_RECORD names a file, appending each call's argv, variable names (never values), exit code
- * and start and end times to it, as one JSON line. The line is written by bash itself: a recorder process per
- * call would add its start-up to every pbm call the bench times.
+ * A directory with a `pbm` that runs the real release, recording each call under PBM_RECORD (variable names only,
+ * never values): sandbox/testbed/pbmWrapper.sh.
  */
 export function pbmWrapperDir(release: string, into: string): string {
   const real = path.join(toolBinDir(`pbm-${release}`), "pbm");
   const dir = path.join(into, `pbm-${release}`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    path.join(dir, "pbm"),
-    `#!/usr/bin/env bash
-# pulumi-pbm sandbox: the real pbm ${release}.
-unset AWS_CA_BUNDLE
-if [[ -z "\${PBM_RECORD:-}" ]]; then exec ${JSON.stringify(real)} "$@"; fi
-now() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
-json() { local s=$1; s=\${s//\\\\/\\\\\\\\}; s=\${s//\\"/\\\\\\"}; s=\${s//$'\\n'/\\\\n}; s=\${s//$'\\t'/\\\\t}; s=\${s//$'\\r'/\\\\r}; printf '"%s"' "$s"; }
-list() { local sep="" v; printf '['; for v in "$@"; do printf '%s' "$sep"; json "$v"; sep=,; done; printf ']'; }
-start=$(now)
-${JSON.stringify(real)} "$@"; code=$?
-end=$(now)
-names=(); for v in $(compgen -e); do case $v in PBM_RECORD) ;; PBM_*|AWS_*|MONGO*) names+=("$v") ;; esac; done
-line="{\\"argv\\":$(list "$@"),\\"env\\":$(list "\${names[@]}"),\\"exitCode\\":$code,\\"startedAt\\":\\"$start\\",\\"endedAt\\":\\"$end\\",\\"pid\\":$$}"
-printf '%s\\n' "$line" >> "$PBM_RECORD"
-exit $code
-`,
-    { mode: 0o755 },
-  );
+  const body = readFileSync(path.join(REPO_ROOT, "sandbox", "testbed", "pbmWrapper.sh"), "utf8");
+  writeFileSync(path.join(dir, "pbm"), `#!/usr/bin/env bash\n# pulumi-pbm sandbox: the real pbm ${release}.\nreal=${JSON.stringify(real)}\n${body}`, { mode: 0o755 });
   return dir;
 }
 
