@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PbmResource, type PbmCallArgs } from "./common";
-import { backupInventoryProvider } from "./shim";
 
 /** `timeoutSec` bounds the one `pbm status` call the inventory reads. */
 export interface BackupInventoryArgs extends PbmCallArgs {
@@ -54,7 +53,7 @@ export class BackupInventory extends PbmResource {
 
   private constructor(name: string, args: BackupInventoryArgs, opts: pulumi.CustomResourceOptions) {
     const outputs = { cluster: undefined, configured: undefined, snapshots: undefined, pitrRanges: undefined, restorableWindows: undefined, gaps: undefined, latestRestorableWindow: undefined, earliestRestorableTime: undefined, totals: undefined, truncated: undefined, pitr: undefined };
-    super("BackupInventory", backupInventoryProvider, name, { ...args, name, ...outputs }, opts);
+    super("BackupInventory", "backupInventory", name, { ...args, name, ...outputs }, opts);
   }
 
   /** Reads the inventory of the cluster `args.mongodbUri` reaches. */

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PbmResource, type PbmCallArgs } from "./common";
-import { backupLocationProvider } from "./shim";
 
 export interface BackupLocationArgs extends PbmCallArgs {
   /** Connection string pbm uses for the cluster. Kept secret; passed to pbm only as PBM_MONGODB_URI. A different host replaces the resource. */
@@ -58,6 +57,6 @@ export class BackupLocation extends PbmResource {
 
   constructor(name: string, args: BackupLocationArgs, opts?: pulumi.CustomResourceOptions) {
     const credentials = args.credentials === undefined ? undefined : pulumi.secret(args.credentials);
-    super("BackupLocation", backupLocationProvider, name, { ...args, credentials, cluster: undefined, storagePath: undefined, adoptedChanges: undefined }, opts, ["credentials"]);
+    super("BackupLocation", "backupLocation", name, { ...args, credentials, cluster: undefined, storagePath: undefined, adoptedChanges: undefined }, opts, ["credentials"]);
   }
 }

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PbmResource, type PbmCallArgs } from "./common";
 import { declareForPitrRule } from "./rule";
-import { pitrPolicyProvider } from "./shim";
 
 export interface PitrPolicyArgs extends PbmCallArgs {
   /** Connection string pbm uses for the cluster. Kept secret; passed to pbm only as PBM_MONGODB_URI. */
@@ -53,7 +52,7 @@ export class PitrPolicy extends PbmResource {
 
   constructor(name: string, args: PitrPolicyArgs, opts?: pulumi.CustomResourceOptions) {
     const rule = declareForPitrRule("pitrPolicy", name, args.mongodbUri, args.enabled);
-    super("PitrPolicy", pitrPolicyProvider, name, {
+    super("PitrPolicy", "pitrPolicy", name, {
       ...args,
       // Listed even when unset, so the provider's effective values come back as outputs.
       enabled: args.enabled,

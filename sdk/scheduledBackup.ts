@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PbmResource, type PbmCallArgs } from "./common";
 import { declareForPitrRule } from "./rule";
-import { scheduledBackupProvider } from "./shim";
 
 /** `timeoutSec` bounds each pbm call the runner makes for this schedule; the resource itself runs no pbm. */
 export interface ScheduledBackupArgs extends PbmCallArgs {
@@ -42,7 +41,7 @@ export class ScheduledBackup extends PbmResource {
 
   constructor(name: string, args: ScheduledBackupArgs, opts?: pulumi.CustomResourceOptions) {
     const rule = declareForPitrRule("schedule", args.name ?? name, args.mongodbUri, args.enabled);
-    super("ScheduledBackup", scheduledBackupProvider, name, { ...args, name: args.name ?? name, ...rule.inputs, cluster: undefined, nextRunTime: undefined }, opts);
+    super("ScheduledBackup", "scheduledBackup", name, { ...args, name: args.name ?? name, ...rule.inputs, cluster: undefined, nextRunTime: undefined }, opts);
     rule.report(this);
   }
 }

@@ -1,27 +1,11 @@
-// The only code Pulumi serialises into state: one-line methods that require the installed handlers when
-// called, so refresh and destroy run the installed package and nothing (no secrets, no libraries) is captured
-// but the handler's name.
-import type * as pulumi from "@pulumi/pulumi";
+// The only code Pulumi keeps in state for a pbm resource (its `__provider` input): a module whose handler()
+// returns the installed handlers, which is what Pulumi's dynamic-provider host evaluates
+// (`requireFromString(text).handler()`). So refresh and destroy run the installed package, and nothing (no secrets,
+// no libraries) is in state but the handler's name. Written out, not serialised from a closure as
+// `pulumi.dynamic.Resource` does: 70 bytes instead of 2 KiB in every resource's inputs and state and in every
+// request the engine sends about it, and the program never loads Pulumi's closure serialiser.
+export type HandlerName = "backupLocation" | "pitrPolicy" | "scheduledBackup" | "backupInventory";
 
-type HandlerName = "backupLocation" | "pitrPolicy" | "scheduledBackup";
-
-function forwardTo(handler: HandlerName): pulumi.dynamic.ResourceProvider {
-  return {
-    check: (olds, news) => require("pulumi-pbm/provider")[handler].check(olds, news),
-    diff: (id, olds, news) => require("pulumi-pbm/provider")[handler].diff(id, olds, news),
-    create: (inputs) => require("pulumi-pbm/provider")[handler].create(inputs),
-    read: (id, props) => require("pulumi-pbm/provider")[handler].read(id, props),
-    update: (id, olds, news) => require("pulumi-pbm/provider")[handler].update(id, olds, news),
-    delete: (id, props) => require("pulumi-pbm/provider")[handler].delete(id, props),
-  };
+export function providerModule(handler: HandlerName): string {
+  return `exports.handler = () => require("pulumi-pbm/provider").${handler};\n`;
 }
-
-// One module-level object per type: Pulumi caches serialisation per provider object.
-export const backupLocationProvider = forwardTo("backupLocation");
-export const pitrPolicyProvider = forwardTo("pitrPolicy");
-export const scheduledBackupProvider = forwardTo("scheduledBackup");
-
-export const backupInventoryProvider: pulumi.dynamic.ResourceProvider = {
-  create: () => require("pulumi-pbm/provider").backupInventory.create(),
-  read: (id, props) => require("pulumi-pbm/provider").backupInventory.read(id, props),
-};
