@@ -92,17 +92,15 @@ async function main(): Promise<void> {
     let idleMs = 0;
     try {
       idleMs = await world.tick();
-      // A write seen from here on is the agents' own acknowledgement or one the next tick handles anyway.
-      const woken = wakeUp.rung;
       // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on: when
       // it changes, and every idle period in case the document was removed.
       const rev = world.settings.rev ?? 0;
       if (rev !== acked.rev || Date.now() - acked.at > IDLE_SEC * 1000) {
         await client.db("admin").collection(SETTINGS).updateOne({ _id: AGENTS_ACK as never }, { $set: { rev, at: new Timestamp({ t: world.nowSec(), i: 0 }) } }, { upsert: true });
         acked = { rev, at: Date.now() };
+        // That write rings the bell too, so one more tick follows at once and finds nothing new: cheaper than
+        // telling our own write from a control call's landing at the same moment, which must not be missed.
       }
-      if (woken) idleMs = 0;
-      else wakeUp.reset();
     } catch (err) {
       if (!stopping) process.stderr.write(`pbm-sim agents: tick failed: ${(err as Error).message}\n`);
     }

@@ -13,7 +13,7 @@ const t0 = T0.getTime() / 1000;
 /** pbm's `--time` format: UTC, no zone suffix. */
 const pbmTime = (sec: number) => new Date(sec * 1000).toISOString().slice(0, 19);
 
-/** Retries until the agents (ticking every 200 ms) have acted on what the CLI sent. */
+/** Retries until the agents (woken by the CLI's write, ticking every 200 ms while busy) have acted on what the CLI sent. */
 async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -232,5 +232,16 @@ describe("simulated pbm agents, driven by the real pbm CLI", () => {
     } finally {
       await client.close();
     }
+  });
+
+  it("runs on every settings change made back to back, though the agents sleep between work", async () => {
+    // Each clock move is a settings write that wakes the sleeping agents (on a frozen clock nothing else would
+    // for 30 s), and returns only once they acknowledge it, or fails after 15 s.
+    const started = await clock.now(uri());
+    for (let i = 1; i <= 30; i++) await clock.set(uri(), new Date(started.getTime() + i * 1000));
+    expect((await clock.now(uri())).getTime()).toBe(started.getTime() + 30_000);
+    // And the agents beat on the clock they acknowledged: pbm still sees all three.
+    const st = await pbm("status", "-s", "cluster");
+    expect(st.cluster[0].nodes.map((n: { ok: boolean }) => n.ok)).toEqual([true, true, true]);
   });
 });
