@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { z } from "zod";
 import debugFactory from "debug";
+import { builtOnce } from "../builtOnce";
 import { errors, PbmCommandError, redact, type ErrorKey } from "../errors";
 import { stdoutNotice, type NoticeSink } from "../notice";
 
@@ -47,16 +48,15 @@ export interface RawResult {
 
 /** The single-file CommonJS build of execa the package build writes beside this module (`npm run build:package`). */
 const EXECA_BUNDLE = path.join(__dirname, "execa.cjs");
-let execaModule: Promise<typeof import("execa")> | undefined;
 
 /**
  * execa, loaded once per process. execa is ESM only: importing it reads some 60 modules, about 100 ms before
  * the first pbm call of every provider process, and longer while the other handlers' work holds the thread.
  * Its bundled build loads in about 20 ms, synchronously; without one (the sources run directly) it is imported.
  */
-function loadExeca(): Promise<typeof import("execa")> {
-  return (execaModule ??= existsSync(EXECA_BUNDLE) ? Promise.resolve(require(EXECA_BUNDLE) as typeof import("execa")) : import("execa"));
-}
+const loadExeca = builtOnce(
+  (): Promise<typeof import("execa")> => (existsSync(EXECA_BUNDLE) ? Promise.resolve(require(EXECA_BUNDLE) as typeof import("execa")) : import("execa")),
+);
 
 /** Runs pbm and returns its raw streams; throws PbmCommandError on failure. */
 export async function runPbmRaw(args: readonly string[], o: PbmRunOptions & { stdin?: string }): Promise<RawResult> {

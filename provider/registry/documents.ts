@@ -1,6 +1,7 @@
 // The registry's two collections in the target cluster (beside pbm's control collections) and the shape of their
 // documents. Field names are stored in existing clusters: rename none.
 import { z } from "zod";
+import { builtOnce } from "../builtOnce";
 
 /** Declarations, one per ScheduledBackup, PitrPolicy and PitrPolicy base-snapshot job, each with its `run` state. */
 export const SCHEDULES = "pulumiPbmSchedules";
@@ -9,10 +10,8 @@ export const RUNS = "pulumiPbmRuns";
 
 export type EntryKind = "schedule" | "pitrBase" | "pitrPolicy";
 
-// The schemas are built once per process on first use (this module is never serialised by Pulumi, so a
-// module-level value is safe here; the runner parses every entry on every pass).
-let schemas: ReturnType<typeof buildSchemas> | undefined;
-const built = () => (schemas ??= buildSchemas());
+// The schemas are built once per process on first use (the runner parses every entry on every pass).
+const built = builtOnce(buildSchemas);
 
 /** The registry document's schema. */
 export const entrySchema = () => built().entry;

@@ -104,7 +104,7 @@ export const clock = {
   },
 };
 
-/** Runs one agents' step now, besides the agent process's own (every 200 ms while busy, every 5 s when idle). */
+/** Runs one agents' step now, besides the agent process's own (every 200 ms while busy, else when something is due). */
 export async function tick(uri: string, version = DEFAULT_VERSION): Promise<void> {
   await withClient(uri, async (c) => {
     const v = parseVersion(version);

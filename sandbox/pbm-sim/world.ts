@@ -13,7 +13,6 @@ import { features, parseVersion, type Features, type PbmVersion } from "./versio
 export const SETTINGS = "simulator_settings";
 /** The document in SETTINGS where the agent process acknowledges the settings revision it runs on. */
 export const AGENTS_ACK = "agents";
-/** How often, in simulated seconds, the agents write their heartbeats (pbmAgents.hb). */
 /**
  * Simulated seconds between heartbeats while nothing else changes: a random 7 to 10 each time, so the clusters of a
  * fleet, whose clocks a test or the bench sets at the same moment, do not all beat at once. pbm-agent beats every
@@ -109,8 +108,8 @@ export function chunkPath(rs: string, start: Timestamp, end: Timestamp, compress
 export class World {
   settings!: Settings;
   private storages: Storage[] = [];
-  /** When this instance last wrote the agents' heartbeats: the settings revision, simulated seconds, wall-clock ms. */
-  private lastBeat?: { rev: number; at: number; next: number };
+  /** The settings revision this instance last wrote the agents' heartbeats on, and the simulated second the next is due. */
+  private lastBeat?: { rev: number; next: number };
   /** What the current tick found (see tick()): work under way, and the simulated second something is next due. */
   private pace = { busy: false, dueSec: Infinity };
 
@@ -300,15 +299,15 @@ export class World {
   private async heartbeats(): Promise<void> {
     const now = this.nowSec();
     // Every heartbeatPeriodSec() of simulated time, and at once when the settings or the clock move (a new
-    // revision), so a tick writes no heartbeat it need not: FerretDB pays milliseconds per write, and busy agents
+    // revision: the clock changes only with one), so a tick writes no heartbeat it need not: FerretDB pays milliseconds per write, and busy agents
     // tick 5 times a second.
     const rev = this.settings.rev ?? 0;
     const last = this.lastBeat;
-    if (last && last.rev === rev && now >= last.at && now < last.next) {
+    if (last && last.rev === rev && now < last.next) {
       this.pace.dueSec = Math.min(this.pace.dueSec, last.next);
       return;
     }
-    this.lastBeat = { rev, at: now, next: now + heartbeatPeriodSec() };
+    this.lastBeat = { rev, next: now + heartbeatPeriodSec() };
     this.pace.dueSec = Math.min(this.pace.dueSec, this.lastBeat.next);
     for (const rs of this.replsets()) {
       for (const m of rs.members) {

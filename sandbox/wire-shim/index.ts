@@ -47,6 +47,7 @@ import {
   OP_QUERY,
   buildMsg,
   buildReply,
+  commandTarget,
   decodeMsgBody,
   decodeReply,
   peekCommand,
@@ -198,7 +199,7 @@ export async function startWireShim(o: WireShimOptions): Promise<WireShim> {
         busy = true;
         writes.turn().then((release) => {
           if (closed) return release();
-          write = { requestId: h.requestId, release, collection: cmd!.target };
+          write = { requestId: h.requestId, release, collection: h.opCode === OP_MSG ? commandTarget(frame) : "" };
           upstream.write(frame);
         });
         return;

@@ -94,9 +94,11 @@ function firstKey(frame: Buffer, start: number): string {
   return frame.toString("utf8", keyStart, frame.indexOf(0, keyStart));
 }
 
-function firstString(frame: Buffer, start: number): string {
-  if (frame.readInt32LE(start) <= 5 || frame[start + 4] !== 0x02) return "";
-  const keyEnd = frame.indexOf(0, start + 5);
+/** An OP_MSG command's first value when it is a string (a write command's collection), else "". */
+export function commandTarget(frame: Buffer): string {
+  const body = msgBody(frame);
+  if (!body || frame.readInt32LE(body.start) <= 5 || frame[body.start + 4] !== 0x02) return "";
+  const keyEnd = frame.indexOf(0, body.start + 5);
   const size = frame.readInt32LE(keyEnd + 1);
   return frame.toString("utf8", keyEnd + 5, keyEnd + 5 + size - 1);
 }
@@ -104,8 +106,6 @@ function firstString(frame: Buffer, start: number): string {
 export interface CommandPeek {
   /** First key of the command document; for OP_QUERY, of `$query` when the query is wrapped. */
   name: string;
-  /** OP_MSG only: the first element's value when it is a string (a write command's collection), else "". */
-  target: string;
   /** OP_MSG flagBits, or 0 for OP_QUERY. */
   flags: number;
 }
@@ -114,14 +114,14 @@ export interface CommandPeek {
 export function peekCommand(frame: Buffer, opCode: number): CommandPeek | undefined {
   if (opCode === OP_MSG) {
     const body = msgBody(frame);
-    return body ? { name: firstKey(frame, body.start), target: firstString(frame, body.start), flags: frame.readUInt32LE(HEADER_BYTES) } : undefined;
+    return body ? { name: firstKey(frame, body.start), flags: frame.readUInt32LE(HEADER_BYTES) } : undefined;
   }
   if (opCode === OP_QUERY) {
     const body = queryBody(frame);
     if (!body.collection.endsWith(".$cmd")) return undefined;
     let name = firstKey(frame, body.start);
     if (name === "$query" || name === "query") name = Object.keys(decodeQuery(frame).command)[0] ?? "";
-    return { name, target: "", flags: 0 };
+    return { name, flags: 0 };
   }
   return undefined;
 }

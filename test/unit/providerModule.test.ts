@@ -1,6 +1,7 @@
 // What a pbm resource keeps in state as its provider (`__provider`): the module Pulumi's dynamic-provider host
 // evaluates for every call (`requireFromString(text).handler()`). It must hand the host the installed handlers, and
 // it is in every resource's inputs and state and in every request the engine sends, so it must stay one line.
+import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 
@@ -23,8 +24,11 @@ describe("the provider module kept in state", () => {
       false,
     );
     const sdk: typeof import("pulumi-pbm") = nativeRequire("pulumi-pbm");
-    const mongodbUri = "mongodb://pbm:p4ssw0rd-xyz@mongo1:27017/?replicaSet=rs0";
-    const location = new sdk.BackupLocation("loc", { mongodbUri, bucket: "b", credentials: { accessKeyId: "AKIAEXAMPLEKEY123", secretAccessKey: "s3cr3t-abc" } });
+    // Secrets made up per run, so none is written in this file.
+    const password = randomBytes(12).toString("hex");
+    const secretAccessKey = randomBytes(16).toString("hex");
+    const mongodbUri = `mongodb://pbm:${password}@mongo1:27017/?replicaSet=rs0`;
+    const location = new sdk.BackupLocation("loc", { mongodbUri, bucket: "b", credentials: { accessKeyId: "AKIAEXAMPLEKEY123", secretAccessKey } });
     new sdk.PitrPolicy("pitr", { mongodbUri, takeBaseSnapshot: false }, { dependsOn: [location] });
     new sdk.ScheduledBackup("nightly", { mongodbUri, schedule: "0 2 * * *" }, { dependsOn: [location] });
     sdk.BackupInventory.get("inventory", { mongodbUri });
@@ -44,8 +48,8 @@ describe("the provider module kept in state", () => {
     for (const r of ours) {
       const text = String(r.inputs.__provider);
       expect(text.trim().split("\n")).toHaveLength(1);
-      expect(text).not.toContain("p4ssw0rd");
-      expect(text).not.toContain("s3cr3t");
+      expect(text).not.toContain(password);
+      expect(text).not.toContain(secretAccessKey);
       expect(requireFromString(text).handler()).toBe(expected[r.type.split(":").pop()!]);
     }
   });
