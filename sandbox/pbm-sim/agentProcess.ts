@@ -12,11 +12,11 @@ import { features, parseVersion } from "./version";
 
 const TICK_MS = 200;
 /**
- * The longest an idle world is left alone, in real seconds. World.tick() says when something is next due (a
- * heartbeat, a PITR chunk); on a frozen clock nothing is, and a client write the agents act on (a pbm command,
+ * The longest the world goes without a tick, in real seconds. World.tick() says when one is next due (a PITR
+ * chunk, a slicer's heartbeat); on a frozen clock nothing is, and a client write the agents act on (a pbm command,
  * pbm's config, the simulator's settings, which hold the clock) wakes them at once, as pbm-agent's change stream on
- * pbmCmd does. This bound only re-writes the acknowledgement below. Ticking 5 times a second instead cost an idle
- * cluster about a tenth of a core, which a fleet of them cannot afford.
+ * pbmCmd does. Between ticks the agents only beat (World.beat(): one write). Ticking 5 times a second instead cost
+ * an idle cluster about a tenth of a core, and a tick at every heartbeat a fleet of 50 two thirds of one.
  */
 const IDLE_SEC = 30;
 /** Collections whose writes wake the agents. */
@@ -85,30 +85,39 @@ async function main(): Promise<void> {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 
-  let acked = { rev: -1, at: 0 };
+  // Real-clock times (ms) at which a tick, and a heartbeat, are next due.
+  let tickAt = 0;
+  let beatAt = Infinity;
+  let rung = true;
+  let acked = -1;
   while (!stopping) {
     const started = Date.now();
     wakeUp.reset();
-    let idleMs = 0;
     try {
-      idleMs = await world.tick();
-      // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on: when
-      // it changes, and every idle period in case the document was removed.
-      const rev = world.settings.rev ?? 0;
-      if (rev !== acked.rev || Date.now() - acked.at > IDLE_SEC * 1000) {
-        await client.db("admin").collection(SETTINGS).updateOne({ _id: AGENTS_ACK as never }, { $set: { rev, at: new Timestamp({ t: world.nowSec(), i: 0 }) } }, { upsert: true });
-        acked = { rev, at: Date.now() };
-        // That write rings the bell too, so one more tick follows at once and finds nothing new: cheaper than
-        // telling our own write from a control call's landing at the same moment, which must not be missed.
+      if (rung || started >= tickAt) {
+        const idleMs = await world.tick();
+        tickAt = started + Math.max(TICK_MS, Math.min(idleMs, IDLE_SEC * 1000));
+        beatAt = Date.now() + world.nextBeatMs();
+        // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on.
+        const rev = world.settings.rev ?? 0;
+        if (rev !== acked) {
+          await client.db("admin").collection(SETTINGS).updateOne({ _id: AGENTS_ACK as never }, { $set: { rev, at: new Timestamp({ t: world.nowSec(), i: 0 }) } }, { upsert: true });
+          acked = rev;
+          // That write rings the bell too, so one more tick follows at once and finds nothing new: cheaper than
+          // telling our own write from a control call's landing at the same moment, which must not be missed.
+        }
+      } else if (started >= beatAt) {
+        beatAt = Date.now() + (await world.beat());
       }
     } catch (err) {
+      tickAt = started + TICK_MS;
       if (!stopping) process.stderr.write(`pbm-sim agents: tick failed: ${(err as Error).message}\n`);
     }
-    await wakeUp.wait(Math.max(20, Math.max(TICK_MS, Math.min(idleMs, IDLE_SEC * 1000)) - (Date.now() - started)));
+    rung = await wakeUp.wait(Math.max(20, Math.min(tickAt, beatAt) - Date.now()));
   }
 }
 
-/** A doorbell: wait() returns after `ms`, or at once when rung since the last reset(). */
+/** A doorbell: wait() resolves after `ms` (false), or at once when rung since the last reset() (true). */
 const wakeUp = {
   rung: false,
   waiting: undefined as (() => void) | undefined,
@@ -119,15 +128,15 @@ const wakeUp = {
     this.rung = true;
     this.waiting?.();
   },
-  wait(ms: number): Promise<void> {
-    if (this.rung) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+  wait(ms: number): Promise<boolean> {
+    if (this.rung) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
       function done() {
         clearTimeout(timer);
         self.waiting = undefined;
-        resolve();
+        resolve(self.rung);
       }
       this.waiting = done;
     });

@@ -1,12 +1,13 @@
 // The simulated pbm-agents of one cluster: settings (clock, topology, agents, faults), and what real agents
 // write to pbm's control collections in `admin` (reference §4) and to storage (§5) when the REAL pbm CLI
-// sends them commands through `admin.pbmCmd`. The agent process (agentProcess.ts) calls tick() every 200 ms;
-// a lock keeps a stray second ticker (control.ts `tick`) from applying a step twice.
+// sends them commands through `admin.pbmCmd`. The agent process (agentProcess.ts) calls tick() every 200 ms
+// while work is under way and beat() between ticks; a lock keeps a stray second ticker (control.ts `tick`) from
+// applying a step twice.
 // Documents are shaped as the real CLI reads them: pbmAgents (status, backup pre-check), pbmLock (the
 // concurrent-operation check, `status` running section), pbmLockOp + pbmPITR (`status` pitr.run / pitr.nodes),
 // pbmLog (`status` pitr.error, `logs`), pbmBackups / pbmRestores / pbmPITRChunks (list, describe-*, status).
 import { randomBytes } from "node:crypto";
-import { ObjectId, Timestamp, type Db, type MongoClient } from "mongodb";
+import { ObjectId, Timestamp, type AnyBulkWriteOperation, type Db, type MongoClient } from "mongodb";
 import { Storage, storageErrorText, type StorageConf } from "./storage";
 import { features, parseVersion, type Features, type PbmVersion } from "./version";
 
@@ -110,8 +111,12 @@ export class World {
   private storages: Storage[] = [];
   /** The settings revision this instance last wrote the agents' heartbeats on, and the simulated second the next is due. */
   private lastBeat?: { rev: number; next: number };
-  /** What the current tick found (see tick()): work under way, and the simulated second something is next due. */
+  /** What the current tick found (see tick()): work under way, and the simulated second a tick is next due. */
   private pace = { busy: false, dueSec: Infinity };
+  /** The replica set name the server reports, asked once (the defaults' topology). */
+  private setName?: string;
+  /** Whether this instance has seen pbm's indexes made (ensureIndexes). */
+  private indexesReady = false;
 
   constructor(
     readonly client: MongoClient,
@@ -138,8 +143,8 @@ export class World {
   }
 
   private async defaults(): Promise<Settings> {
-    const hello = await this.admin.command({ hello: 1 }).catch(() => ({}) as Record<string, unknown>);
-    const name = String((hello as { setName?: string }).setName ?? "rs0");
+    this.setName ??= String(((await this.admin.command({ hello: 1 }).catch(() => ({}))) as { setName?: string }).setName ?? "rs0");
+    const name = this.setName;
     return {
       _id: "world",
       clock: { mode: "scaled", anchorReal: new Date(0), anchorSim: new Date(0), factor: 1 },
@@ -262,8 +267,8 @@ export class World {
   /**
    * Brings the simulated world up to now: agents' heartbeats, commands, running jobs, PITR slicing. Returns how
    * long the world can be left alone, in real milliseconds: 0 while work is under way (a command taken, a job
-   * running), else until the next heartbeat or PITR chunk is due on the simulated clock (Infinity on a frozen
-   * clock: nothing moves until the settings do). The slicer's lock beats with the heartbeats.
+   * running), else until a PITR chunk is due on the simulated clock, or the next heartbeat while a slicer runs
+   * (its lock beats with the heartbeats); Infinity when nothing is due. Heartbeats in between: beat().
    */
   async tick(): Promise<number> {
     this.pace = { busy: false, dueSec: Infinity };
@@ -276,14 +281,33 @@ export class World {
       await this.slicePitr();
     });
     if (this.pace.busy) return 0;
+    return this.realMsUntil(this.pace.dueSec);
+  }
+
+  /**
+   * The agents' heartbeats alone, on the settings the last tick loaded, when one is due: what the agent process
+   * does between ticks, one write instead of a tick's dozen reads. Returns the real milliseconds until the next.
+   */
+  async beat(): Promise<number> {
+    await this.heartbeats();
+    return this.nextBeatMs();
+  }
+
+  /** Real milliseconds until the next heartbeat is due (Infinity on a frozen clock: the CLI's staleness is judged on it too). */
+  nextBeatMs(): number {
+    return this.realMsUntil(this.lastBeat?.next ?? Infinity);
+  }
+
+  private realMsUntil(sec: number): number {
     const c = this.settings.clock;
-    if (c.mode === "fixed" || this.pace.dueSec === Infinity) return Infinity;
-    return Math.max(0, ((this.pace.dueSec - this.now()) * 1000) / (c.factor ?? 1));
+    if (c.mode === "fixed" || sec === Infinity) return Infinity;
+    return Math.max(0, ((sec - this.now()) * 1000) / (c.factor ?? 1));
   }
 
   /** The indexes pbm-agent creates at start (reference §4); the unique ones are pbm's locks. */
   private async ensureIndexes(): Promise<void> {
-    if (await this.col(SETTINGS).findOne({ _id: "indexes", ready: true })) return;
+    if (this.indexesReady) return;
+    if (await this.col(SETTINGS).findOne({ _id: "indexes", ready: true })) return void (this.indexesReady = true);
     // pbm-agent's setupNewDB: the command stream and the log are capped (the CLI tails pbmLog for --wait).
     for (const [name, size] of [["pbmCmd", 1 << 20], ["pbmLog", 50 << 20]] as const)
       await this.admin.command({ create: name, capped: true, size }).catch((err: { codeName?: string }) => {
@@ -294,53 +318,48 @@ export class World {
     await this.col("pbmBackups").createIndex({ name: 1 }, { unique: true, sparse: true });
     await this.col("pbmPITRChunks").createIndex({ rs: 1, start_ts: 1, end_ts: 1 }, { unique: true, sparse: true });
     await this.col(SETTINGS).updateOne({ _id: "indexes" }, { $set: { ready: true } }, { upsert: true });
+    this.indexesReady = true;
   }
 
   private async heartbeats(): Promise<void> {
     const now = this.nowSec();
     // Every heartbeatPeriodSec() of simulated time, and at once when the settings or the clock move (a new
-    // revision: the clock changes only with one), so a tick writes no heartbeat it need not: FerretDB pays milliseconds per write, and busy agents
-    // tick 5 times a second.
+    // revision: the clock changes only with one), so a tick writes no heartbeat it need not: FerretDB pays
+    // milliseconds per write, and busy agents tick 5 times a second.
     const rev = this.settings.rev ?? 0;
     const last = this.lastBeat;
-    if (last && last.rev === rev && now < last.next) {
-      this.pace.dueSec = Math.min(this.pace.dueSec, last.next);
-      return;
-    }
+    if (last && last.rev === rev && this.now() < last.next) return;
     this.lastBeat = { rev, next: now + heartbeatPeriodSec() };
-    this.pace.dueSec = Math.min(this.pace.dueSec, this.lastBeat.next);
+    // One command for all the agents of the cluster (and one more for agents gone down).
+    const ops: AnyBulkWriteOperation[] = [];
     for (const rs of this.replsets()) {
       for (const m of rs.members) {
         if (this.agentUp(m.host)) {
           const state = { P: 1, S: 2, H: 2, A: 7 }[m.role];
-          await this.col("pbmAgents").updateOne(
-            { n: m.host, rs: rs.name },
-            {
-              $set: {
-                n: m.host,
-                rs: rs.name,
-                s: state,
-                str: { 1: "PRIMARY", 2: "SECONDARY", 7: "ARBITER" }[state],
-                hdn: m.role === "H",
-                psv: false,
-                arb: m.role === "A",
-                delay: 0,
-                repl_lag: 0,
-                v: this.version.raw,
-                mv: this.settings.mongodbVersion,
-                pbms: { ok: true },
-                nodes: { ok: true },
-                stors: this.settings.faults.storage ? { ok: false, e: this.storageFaultText("stat") } : { ok: true },
-                hb: ts(now),
-              },
-            },
-            { upsert: true },
-          );
+          const doc = {
+            n: m.host,
+            rs: rs.name,
+            s: state,
+            str: { 1: "PRIMARY", 2: "SECONDARY", 7: "ARBITER" }[state],
+            hdn: m.role === "H",
+            psv: false,
+            arb: m.role === "A",
+            delay: 0,
+            repl_lag: 0,
+            v: this.version.raw,
+            mv: this.settings.mongodbVersion,
+            pbms: { ok: true },
+            nodes: { ok: true },
+            stors: this.settings.faults.storage ? { ok: false, e: this.storageFaultText("stat") } : { ok: true },
+            hb: ts(now),
+          };
+          ops.push({ updateOne: { filter: { n: m.host, rs: rs.name }, update: { $set: doc }, upsert: true } });
         } else if (!this.settings.faults.agentsKilled) {
-          await this.col("pbmAgents").deleteOne({ n: m.host, rs: rs.name });
+          ops.push({ deleteOne: { filter: { n: m.host, rs: rs.name } } });
         }
       }
     }
+    if (ops.length) await this.col("pbmAgents").bulkWrite(ops, { ordered: true });
   }
 
   storageFaultText(op: "stat" | "upload"): string {
@@ -675,7 +694,8 @@ export class World {
         start += span;
       }
       if (running && start < until) addChunk(start, until);
-      this.pace.dueSec = Math.min(this.pace.dueSec, start + span);
+      // The next chunk, and the next heartbeat: the slicer's lock (pbmLockOp) beats with the agents.
+      this.pace.dueSec = Math.min(this.pace.dueSec, start + span, this.lastBeat?.next ?? Infinity);
       if (chunks.length) {
         await storage.putMany(files, 32);
         await this.col("pbmPITRChunks").insertMany(chunks, { ordered: false }).catch((err) => {
