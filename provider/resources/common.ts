@@ -117,6 +117,8 @@ const valueAt = (o: object, k: string): unknown => (o as Record<string, unknown>
  * another option or a member added to the seed list is an update; another cluster is a replacement.
  */
 export function sameTarget(oldUri: unknown, newUri: unknown): boolean {
+  // Every diff asks (a refresh diffs each resource it reads): the same text needs no parsing.
+  if (typeof oldUri === "string" && oldUri === newUri) return true;
   const [a, b] = [tryClusterFromUri(oldUri), tryClusterFromUri(newUri)];
   return a && b ? sameCluster(a, b) : oldUri === newUri;
 }

@@ -2,9 +2,11 @@
 // registry's own collections are provider/registry's). The config documents come back typed (./pbmConfig).
 //
 // One MongoDB client per connection string and process, shared by every caller (each handler step used to open
-// its own, with a SCRAM handshake per connection). The client closes when no caller has used it for
-// `idleMs` (PULUMI_PBM_MONGO_IDLE_MS, default 5 s; a long-running runner therefore holds no client between its
-// ticks), when the process exits normally, or on `closePbmClients()`.
+// its own, with a SCRAM handshake per connection), with one pooled connection unless the URI asks for more
+// (maxPoolSize): the handlers' queries are small and few per cluster, and a second connection costs its own
+// TCP connect, hello and SCRAM conversation, more than the queries that would wait for the first. The client
+// closes when no caller has used it for `idleMs` (PULUMI_PBM_MONGO_IDLE_MS, default 5 s; a long-running runner
+// therefore holds no client between its ticks), when the process exits normally, or on `closePbmClients()`.
 import type { Db, MongoClient } from "mongodb";
 import type { z } from "zod";
 import { errors, redact } from "../errors";
@@ -30,7 +32,8 @@ async function connect(mongodbUri: string): Promise<MongoClient> {
   let client: MongoClient | undefined;
   try {
     // Inside the try: the driver's constructor throws for a URI it cannot parse.
-    client = new MongoClient(mongodbUri, { ...timeoutDefaults(mongodbUri), appName: "pulumi-pbm" });
+    client = new MongoClient(mongodbUri, { ...clientDefaults(mongodbUri), appName: "pulumi-pbm" });
+    rememberServerNames(client);
     await client.connect();
   } catch (cause) {
     await client?.close().catch(() => undefined);
@@ -119,9 +122,32 @@ function ensureExitHook(): void {
 
 /** The README's defaults: 15 s to find a server, 10 s to connect, unless the URI says otherwise. */
 export function timeoutDefaults(mongodbUri: string): { serverSelectionTimeoutMS?: number; connectTimeoutMS?: number } {
-  const query = mongodbUri.includes("?") ? mongodbUri.slice(mongodbUri.indexOf("?") + 1).toLowerCase() : "";
-  const given = (k: string) => query.split("&").some((kv) => kv.startsWith(`${k.toLowerCase()}=`));
+  const given = givenInUri(mongodbUri);
   return { ...(given("serverSelectionTimeoutMS") ? {} : { serverSelectionTimeoutMS: 15_000 }), ...(given("connectTimeoutMS") ? {} : { connectTimeoutMS: 10_000 }) };
+}
+
+/** The shared client's defaults: the timeouts above and one pooled connection, unless the URI says otherwise. */
+function clientDefaults(mongodbUri: string): { serverSelectionTimeoutMS?: number; connectTimeoutMS?: number; maxPoolSize?: number } {
+  return { ...timeoutDefaults(mongodbUri), ...(givenInUri(mongodbUri)("maxPoolSize") ? {} : { maxPoolSize: 1 }) };
+}
+
+/** Whether the URI's query sets an option (case-insensitive, as the driver reads them). */
+function givenInUri(mongodbUri: string): (option: string) => boolean {
+  const query = mongodbUri.includes("?") ? mongodbUri.slice(mongodbUri.indexOf("?") + 1).toLowerCase() : "";
+  return (k) => query.split("&").some((kv) => kv.startsWith(`${k.toLowerCase()}=`));
+}
+
+/**
+ * What each shared client's server monitor last heard from `hello` (its replica set name, else the host it
+ * reached): clusterName answers from it without a hello of its own.
+ */
+const serverNames = new WeakMap<MongoClient, string>();
+
+function rememberServerNames(client: MongoClient): void {
+  client.on("serverDescriptionChanged", ({ newDescription: d }) => {
+    const name = d.setName ?? d.me;
+    if (name) serverNames.set(client, name);
+  });
 }
 
 /** The main pbm config document (`admin.pbmConfig`, `{profile: null}`), or null. Secrets in it are clear text. */
@@ -148,6 +174,8 @@ function parseConfig<T>(schema: z.ZodType<T>, doc: unknown, which: string): T {
 
 /** The replica set (or config server replica set) name the URI reaches; identifies the cluster. */
 export async function clusterName(admin: Db): Promise<string> {
+  const known = serverNames.get(admin.client);
+  if (known) return known;
   const hello = await admin.command({ hello: 1 });
   return String(hello.setName ?? hello.me ?? "standalone");
 }
