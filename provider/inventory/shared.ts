@@ -10,37 +10,20 @@
 //     process lives for one pulumi operation, so within it the value is shared; a longer-lived process (the
 //     runner, tests) never sees one older than that;
 //   - failures are not stored.
+// (The sharing itself: ../core/readShare.ts.)
+import { ReadShare, sharedReadMaxAgeMs } from "../core/readShare";
 import { ERROR_CODES, errors, PbmProviderError } from "../errors";
 import { onPbmWrite, type PbmRunOptions } from "../pbm/commands";
 import { readInventoryOrEmpty } from "./index";
 import type { Inventory } from "./model";
 
-interface Held {
-  value: Promise<Inventory>;
-  at: number;
-  settled: boolean;
-}
-
-const held = new Map<string, Held>();
-/** Bumped per URI by every write; a read stores its result only if no write happened meanwhile. */
-const generation = new Map<string, number>();
+const share = new ReadShare<Inventory>(sharedReadMaxAgeMs);
 
 const keyOf = (o: PbmRunOptions) => `${o.pbmPath ?? "pbm"}\u0000${o.mongodbUri}`;
 
-function defaultMaxAgeMs(): number {
-  const v = Number(process.env.PULUMI_PBM_INVENTORY_MAX_AGE_MS);
-  return Number.isFinite(v) && v >= 0 ? v : 30_000;
-}
-
-/** Drops what is held for `mongodbUri` (every pbm binary). Called by the adapter on each write. */
+/** Drops what is held for `mongodbUri` (every pbm binary), or everything. Called by the adapter on each write. */
 export function forgetSharedInventory(mongodbUri?: string): void {
-  if (mongodbUri === undefined) {
-    held.clear();
-    generation.clear();
-    return;
-  }
-  generation.set(mongodbUri, (generation.get(mongodbUri) ?? 0) + 1);
-  for (const k of [...held.keys()]) if (k.endsWith(`\u0000${mongodbUri}`)) held.delete(k);
+  share.forget(mongodbUri);
 }
 
 onPbmWrite(forgetSharedInventory);
@@ -50,23 +33,7 @@ onPbmWrite(forgetSharedInventory);
  * it (see the rules above). `configured: false` (an empty inventory) when pbm has no config there yet.
  */
 export function sharedInventoryOrEmpty(o: PbmRunOptions, opts: { maxAgeMs?: number } = {}): Promise<Inventory> {
-  const key = keyOf(o);
-  const maxAge = opts.maxAgeMs ?? defaultMaxAgeMs();
-  const h = held.get(key);
-  if (h && (!h.settled || Date.now() - h.at <= maxAge)) return h.value;
-  const gen = generation.get(o.mongodbUri) ?? 0;
-  const entry: Held = { value: readInventoryOrEmpty(o), at: Date.now(), settled: false };
-  held.set(key, entry);
-  entry.value.then(
-    () => {
-      entry.settled = true;
-      entry.at = Date.now();
-      // A write started meanwhile: this value may predate it, so it is not kept for later readers.
-      if ((generation.get(o.mongodbUri) ?? 0) !== gen && held.get(key) === entry) held.delete(key);
-    },
-    () => held.get(key) === entry && held.delete(key),
-  );
-  return entry.value;
+  return share.get(keyOf(o), o.mongodbUri, () => readInventoryOrEmpty(o), opts.maxAgeMs);
 }
 
 /**

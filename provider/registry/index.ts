@@ -11,6 +11,24 @@ export * from "./runs";
 
 export const entryId = (kind: EntryKind, name: string) => `${kind}/${name}`;
 
+const writeListeners = new Set<() => void>();
+
+/** Calls `listener` around every write of a declaration in this process (upsert, delete, restore); returns the unsubscribe. */
+export function onRegistryWrite(listener: () => void): () => void {
+  writeListeners.add(listener);
+  return () => void writeListeners.delete(listener);
+}
+
+async function announced<T>(write: () => Promise<T>): Promise<T> {
+  const tell = () => writeListeners.forEach((l) => l());
+  tell();
+  try {
+    return await write();
+  } finally {
+    tell();
+  }
+}
+
 /**
  * Creates or updates a declaration. Of the runner's `run` state it sets only `run.nextRunAt`, the next fire time
  * of the entry's cron from now, so a runner's first pass over new entries has nothing to write (a pass over
@@ -29,7 +47,7 @@ export async function upsertEntry(admin: Db, d: Declaration, o: { onlyOwn?: bool
   if (nextRunAt === undefined) unset["run.nextRunAt"] = "";
   const id = entryId(kind, name);
   try {
-    await admin.collection<{ _id: string }>(SCHEDULES).updateOne(
+    await announced(() => admin.collection<{ _id: string }>(SCHEDULES).updateOne(
       o.onlyOwn ? { _id: id, ...writableBy(d.declaredBy) } : { _id: id },
       {
         $set: { kind, name, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), ...(nextRunAt ? { "run.nextRunAt": nextRunAt } : {}), updatedAt: now },
@@ -37,7 +55,7 @@ export async function upsertEntry(admin: Db, d: Declaration, o: { onlyOwn?: bool
         ...(Object.keys(unset).length ? { $unset: unset } : {}),
       },
       { upsert: true },
-    );
+    ));
     return true;
   } catch (err) {
     if (o.onlyOwn && (err as { code?: unknown }).code === 11000) return false;
@@ -67,6 +85,15 @@ export async function getEntry(admin: Db, kind: EntryKind, name: string): Promis
   return doc ? entrySchema().parse(doc) : null;
 }
 
+/** A lookup of every entry, read with one query: `(kind, name)` answers as getEntry would, parsing only what is asked for. */
+export async function entryLookup(admin: Db): Promise<(kind: EntryKind, name: string) => RegistryEntry | null> {
+  const docs = new Map((await admin.collection<{ _id: string }>(SCHEDULES).find({}).toArray()).map((d) => [d._id, d]));
+  return (kind, name) => {
+    const doc = docs.get(entryId(kind, name));
+    return doc ? entrySchema().parse(doc) : null;
+  };
+}
+
 /** The registry's entries (those matching `filter`, a MongoDB query on the entry documents); a document
  * that does not parse as an entry is left out. */
 export async function listEntries(admin: Db, filter: Record<string, unknown> = {}): Promise<RegistryEntry[]> {
@@ -82,7 +109,7 @@ export async function listEntries(admin: Db, filter: Record<string, unknown> = {
 
 /** Deletes an entry; with `onlyBy`, only one that declarer may write (another stack's entry of the same name stays). */
 export async function deleteEntry(admin: Db, kind: EntryKind, name: string, o: { onlyBy?: Declaration["declaredBy"] } = {}): Promise<boolean> {
-  const r = await admin.collection<{ _id: string }>(SCHEDULES).deleteOne({ _id: entryId(kind, name), ...(o.onlyBy ? writableBy(o.onlyBy) : {}) });
+  const r = await announced(() => admin.collection<{ _id: string }>(SCHEDULES).deleteOne({ _id: entryId(kind, name), ...(o.onlyBy ? writableBy(o.onlyBy) : {}) }));
   return r.deletedCount > 0;
 }
 
@@ -92,7 +119,7 @@ export async function restoreEntry(admin: Db, kind: EntryKind, name: string, bef
     await deleteEntry(admin, kind, name);
     return;
   }
-  await admin.collection<{ _id: string }>(SCHEDULES).replaceOne({ _id: before._id }, before, { upsert: true });
+  await announced(() => admin.collection<{ _id: string }>(SCHEDULES).replaceOne({ _id: before._id }, before, { upsert: true }));
 }
 
 /** Who declared an entry, in the rule's terms. */

@@ -7,6 +7,7 @@ import { backupLocationInputs, type BackupLocationInputs } from "../schemas";
 import { clusterName, readPbmConfig, readPbmProfile, withPbmClient } from "../state/mongo";
 import type { PbmConfig, PbmStorage } from "../state/pbmConfig";
 import { probeBucket } from "../state/s3";
+import { clusterReads } from "./clusterReads";
 import { canonical, changedKeys, checkWith, pick, sameTarget, type Handlers } from "./common";
 
 /** pbm's config file text. yaml loads only when a config is written, not on every read of one. */
@@ -199,9 +200,9 @@ export function backupLocationHandlers(notice: NoticeSink = stdoutNotice) {
     },
 
     async read(id, props) {
-      const live = await withPbmClient(props.mongodbUri, async (admin) =>
-        props.profile ? (await readPbmProfile(admin, props.profile))?.storage : (await readPbmConfig(admin))?.storage,
-      );
+      const live = props.profile
+        ? await withPbmClient(props.mongodbUri, async (admin) => (await readPbmProfile(admin, props.profile!))?.storage)
+        : (await clusterReads(props.mongodbUri)).config?.storage;
       if (!live) return { id: "" };
       const inputs = inputsFromStorage(live, props);
       const outs = { ...props, ...inputs, storagePath: storagePathOf(inputs) };

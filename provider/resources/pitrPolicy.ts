@@ -11,6 +11,7 @@ import { deleteEntry, getEntry, upsertEntry, type RegistryEntry } from "../regis
 import { pitrHolder, releasePitr } from "../registry/guard";
 import { knownCompression, pitrPolicyInputs, type PitrPolicyInputs } from "../schemas";
 import { agentStorageProblem, baseInProgress, clusterName, hasPitrBase, readPbmConfig, withPbmClient } from "../state/mongo";
+import { clusterReads } from "./clusterReads";
 import { changedKeys, checkWith, pick, sameTarget, type Handlers } from "./common";
 import { checkUnderRule, enableUnderRule, type Undo } from "./enable";
 
@@ -212,9 +213,9 @@ export function pitrPolicyHandlers(notice: NoticeSink = stdoutNotice) {
     // State written by 0.1 may still carry `restorableWindow` (min..max over all ranges, gaps included): not carried over.
     async read(id, { restorableWindow: _v01, ...props }: PitrPolicyOutputs & { restorableWindow?: unknown }) {
       const [{ live, registered }, inv] = await together(
-        withPbmClient(props.mongodbUri, async (admin) => {
-          const entry = await getEntry(admin, "pitrPolicy", props.name);
-          return { live: (await readPbmConfig(admin))?.pitr, registered: !props.enabled || (!!entry?.enabled && sameDeclarer(entry, props)) };
+        clusterReads(props.mongodbUri).then((reads) => {
+          const entry = reads.entry("pitrPolicy", props.name);
+          return { live: reads.config?.pitr, registered: !props.enabled || (!!entry?.enabled && sameDeclarer(entry, props)) };
         }),
         // Shared with every other resource on this cluster in this process: one `pbm status` per cluster.
         sharedInventory({ mongodbUri: props.mongodbUri, pbmPath: props.pbmPath, timeoutSec: props.timeoutSec }),

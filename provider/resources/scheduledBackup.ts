@@ -9,6 +9,7 @@ import { deleteEntry, getEntry, mayWrite, partyOf as partyOfEntry, upsertEntry, 
 import { releaseSchedule } from "../registry/guard";
 import { knownCompression, scheduledBackupInputs, type ScheduledBackupInputs } from "../schemas";
 import { clusterName, withPbmClient } from "../state/mongo";
+import { clusterReads } from "./clusterReads";
 import { changedKeys, checkFailure, checkWith, isUnknown, pick, sameTarget, type Handlers } from "./common";
 import { checkUnderRule, enableUnderRule } from "./enable";
 
@@ -109,7 +110,7 @@ export function scheduledBackupHandlers(notice: NoticeSink = stdoutNotice) {
     },
 
     async read(id, props) {
-      const entry = await withPbmClient(props.mongodbUri, (admin) => getEntry(admin, "schedule", props.name));
+      const entry = (await clusterReads(props.mongodbUri)).entry("schedule", props.name);
       // Gone, or another stack's schedule of the same name: this one is not on the cluster (the next up says why).
       if (!entry || !mayWrite(entry, props.declaredBy ?? {})) return { id: "" };
       const inputs: ScheduledBackupInputs = {

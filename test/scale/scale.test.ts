@@ -6,7 +6,11 @@ import path from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { inventoryFromStatus, inventoryOutputs, MAX_OUTPUT_CHARS, OUTPUT_LIMITS, sharedInventoryOrEmpty } from "../../provider/inventory";
 import { forgetSharedInventory } from "../../provider/inventory/shared";
+import { MongoClient } from "mongodb";
 import { pbm } from "../../provider/pbm/commands";
+import { deleteEntry, upsertEntry } from "../../provider/registry";
+import { clusterReads, forgetClusterReads } from "../../provider/resources/clusterReads";
+import { withPbmClient } from "../../provider/state/mongo";
 import { statusOut } from "../../provider/pbm/output";
 import { resetVersionCache } from "../../provider/pbm/version";
 import { backupInventory } from "../../provider/resources/backupInventory";
@@ -133,6 +137,35 @@ describe("call economy through the provider", () => {
     expect((await sharedInventoryOrEmpty(o())).pitr.enabled).toBe(true);
     expect(calls().filter((c) => c.startsWith("status"))).toHaveLength(2);
     await pbm.setConfig({ "pitr.enabled": false }, o());
+  });
+
+  it("shares one read of pbm's config and one of the registry among the read handlers of a cluster, until this process writes either", async () => {
+    const uri = o().mongodbUri;
+    forgetClusterReads();
+    const outside = new MongoClient(uri);
+    try {
+      // Given the reads of a cluster, as BackupLocation.read, ScheduledBackup.read and PitrPolicy.read share them
+      const [first, joined] = await Promise.all([clusterReads(uri), clusterReads(uri)]);
+      expect(joined).toBe(first);
+      const spanBefore = first.config?.pitr?.oplogSpanMin;
+      // When another process changes pbm's config behind this one's back
+      await outside.db("admin").collection("pbmConfig").updateOne({ profile: null }, { $set: { "pitr.oplogSpanMin": 9 } });
+      // Then readers in this process still share the first read: one query each per cluster, however many resources
+      expect(await clusterReads(uri)).toBe(first);
+      // When this process declares a schedule
+      await withPbmClient(uri, (admin) => upsertEntry(admin, { kind: "schedule", name: "shared-reads", enabled: true, cron: "0 3 * * *", backup: { type: "logical" }, declaredBy: {} }));
+      // Then the next read is fresh: it sees the declaration and the other process's change
+      const fresh = await clusterReads(uri);
+      expect(fresh).not.toBe(first);
+      expect(fresh.entry("schedule", "shared-reads")).toMatchObject({ cron: "0 3 * * *", enabled: true });
+      expect(fresh.config?.pitr?.oplogSpanMin).toBe(9);
+      // And a pbm write through the adapter drops it too
+      await pbm.setConfig({ "pitr.oplogSpanMin": spanBefore ?? 10 }, o());
+      expect((await clusterReads(uri)).config?.pitr?.oplogSpanMin).toBe(spanBefore ?? 10);
+    } finally {
+      await withPbmClient(uri, (admin) => deleteEntry(admin, "schedule", "shared-reads"));
+      await outside.close();
+    }
   });
 
   it("asks a pbm binary for its release once, then remembers it on disk by path, size and mtime", async () => {
