@@ -12,13 +12,15 @@ import { features, parseVersion } from "./version";
 
 const TICK_MS = 200;
 /**
- * The longest the world goes without a tick, in real seconds. World.tick() says when one is next due (a PITR
- * chunk, a slicer's heartbeat); on a frozen clock nothing is, and a client write the agents act on (a pbm command,
- * pbm's config, the simulator's settings, which hold the clock) wakes them at once, as pbm-agent's change stream on
- * pbmCmd does. Between ticks the agents only beat (World.beat(): one write). Ticking 5 times a second instead cost
- * an idle cluster about a tenth of a core, and a tick at every heartbeat a fleet of 50 two thirds of one.
+ * The longest the world goes without a tick, in real milliseconds: a random 45 to 75 s each time, so the clusters
+ * of a fleet, started together, do not all tick at once. World.tick() says when one is next due (a PITR chunk, a
+ * slicer's heartbeat); on a frozen clock nothing is, and a client write the agents act on (a pbm command, pbm's
+ * config, the simulator's settings, which hold the clock) wakes them at once, as pbm-agent's change stream on
+ * pbmCmd does, so this bound is only a safety net. Between ticks the agents only beat (World.beat(): one write).
+ * Ticking 5 times a second instead cost an idle cluster about a tenth of a core, and a tick at every heartbeat
+ * cost a fleet of 50 two thirds of one.
  */
-const IDLE_SEC = 30;
+const idleTickMs = () => 45_000 + 30_000 * Math.random();
 /** Collections whose writes wake the agents. */
 const WAKE_ON = new Set(["pbmCmd", "pbmConfig", SETTINGS]);
 
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
     try {
       if (rung || started >= tickAt) {
         const idleMs = await world.tick();
-        tickAt = started + Math.max(TICK_MS, Math.min(idleMs, IDLE_SEC * 1000));
+        tickAt = started + Math.max(TICK_MS, Math.min(idleMs, idleTickMs()));
         beatAt = Date.now() + world.nextBeatMs();
         // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on.
         const rev = world.settings.rev ?? 0;
