@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readInventory } from "../../provider/inventory";
+import { withMadeUpCredentials } from "../helpers/secrets";
 import { readInventoryFromStorage } from "../../provider/ops/storageInventory";
 import { pbm } from "../../provider/pbm/commands";
 import { resetVersionCache } from "../../provider/pbm/version";
@@ -66,11 +67,11 @@ describe("provider/pbm against the real pbm CLI", () => {
   });
 
   it("never shows the password of an unreachable cluster in the error", async () => {
-    const dead = "mongodb://pbm:hunter2-secret@127.0.0.1:1/?serverSelectionTimeoutMS=300";
+    const { uri: dead, password } = withMadeUpCredentials("mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300");
     const err = await pbm.status({ mongodbUri: dead }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/^\[PBMP-3001\] pbm status exited with code 1: connect to mongodb: /);
-    expect((err as Error).message).not.toContain("hunter2-secret");
+    expect((err as Error).message).not.toContain(password);
   });
 
   it("names AWS_CA_BUNDLE when it keeps the real pbm from reaching the storage", async () => {

@@ -1,19 +1,17 @@
 // Issue 10: a history too large for memory gave "exit code 1" or a RangeError instead of saying what happened.
 // A fake pbm prints 3 MB against a 1 MB limit (PULUMI_PBM_MAX_OUTPUT_MB), so the test stays fast.
-import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PbmCommandError } from "../../provider/errors";
 import { runPbmRaw } from "../../provider/pbm/run";
+import { withMadeUpCredentials } from "../helpers/secrets";
 
 describe("runPbmRaw with pbm output beyond the limit", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "pbm-big-"));
   const fake = path.join(dir, "pbm");
-  // Made at run time: no credential is written in the code.
-  const password = randomBytes(9).toString("hex");
-  const uri = `mongodb://backup:${password}@db.example:27017/?replicaSet=rs0`;
+  const { uri, password } = withMadeUpCredentials("mongodb://db.example:27017/?replicaSet=rs0", "backup");
 
   beforeAll(() => {
     // pbm status of a long history: one line of JSON, 3 MB of snapshots.

@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SANDBOX_DIST } from "../../sandbox/testbed";
+import { madeUpSecret, withMadeUpCredentials } from "../helpers/secrets";
 
 const nativeRequire = createRequire(__filename);
 
@@ -25,7 +26,7 @@ describe("examples/aws-bucket with mocks", () => {
       "test",
       false,
     );
-    const secrets = { mongodbUri: "mongodb://pbm:p4ssw0rd-xyz@mongo1:27017/?replicaSet=rs0", pbmAccessKeyId: "AKIAEXAMPLEKEY123", pbmSecretAccessKey: "s3cr3t-access-key-abc" };
+    const secrets = { mongodbUri: withMadeUpCredentials("mongodb://mongo1:27017/?replicaSet=rs0").uri, pbmAccessKeyId: "AKIAEXAMPLEKEY123", pbmSecretAccessKey: madeUpSecret(16) };
     pulumi.runtime.setAllConfig(
       Object.fromEntries(Object.entries(secrets).map(([k, v]) => [`pbm-aws-bucket:${k}`, v])),
       Object.keys(secrets).map((k) => `pbm-aws-bucket:${k}`),

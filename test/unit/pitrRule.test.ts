@@ -1,19 +1,18 @@
 // PMM's rule as a pure function: who may enable what on one cluster, and how a refusal reads.
-import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { clusterFromUri, clusterLabel, programViolations, ruleBlockers, ruleText, ruleViolation, sameCluster, type Declared, type RuleParty } from "../../provider/core";
+import { withMadeUpCredentials } from "../helpers/secrets";
 
 const pitr: RuleParty = { kind: "pitrPolicy", name: "pitr", project: "shop", stack: "prod" };
 const nightly: RuleParty = { kind: "schedule", name: "nightly", project: "shop", stack: "prod" };
-// Credentials made at run time: the identity must never carry them.
-const password = randomBytes(9).toString("hex");
-const rs0 = clusterFromUri(`mongodb://u:${password}@Mongo1,mongo2:27018/?replicaSet=rs0&authSource=admin`);
+// With credentials: the identity must never carry them.
+const rs0 = clusterFromUri(withMadeUpCredentials("mongodb://Mongo1,mongo2:27018/?replicaSet=rs0&authSource=admin", "u").uri);
 
 describe("the cluster", () => {
   it("is the URI's hosts, lower case with the default port, sorted, and its replica set; never its credentials", () => {
     expect(rs0).toEqual({ hosts: ["mongo1:27017", "mongo2:27018"], replicaSet: "rs0" });
     expect(clusterLabel(rs0)).toBe("rs0");
-    expect(clusterLabel(clusterFromUri(`mongodb://u:${password}@b:1,a:2/`))).toBe("a:2,b:1");
+    expect(clusterLabel(clusterFromUri(withMadeUpCredentials("mongodb://b:1,a:2/", "u").uri))).toBe("a:2,b:1");
   });
 
   it("is the same cluster through a seed list naming only some members, but not with another replica set name", () => {

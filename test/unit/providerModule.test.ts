@@ -1,9 +1,9 @@
 // What a pbm resource keeps in state as its provider (`__provider`): the module Pulumi's dynamic-provider host
 // evaluates for every call (`requireFromString(text).handler()`). It must hand the host the installed handlers, and
 // it is in every resource's inputs and state and in every request the engine sends, so it must stay one line.
-import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
+import { madeUpSecret, withMadeUpCredentials } from "../helpers/secrets";
 
 const nativeRequire = createRequire(__filename);
 
@@ -24,10 +24,8 @@ describe("the provider module kept in state", () => {
       false,
     );
     const sdk: typeof import("pulumi-pbm") = nativeRequire("pulumi-pbm");
-    // Secrets made up per run, so none is written in this file.
-    const password = randomBytes(12).toString("hex");
-    const secretAccessKey = randomBytes(16).toString("hex");
-    const mongodbUri = `mongodb://pbm:${password}@mongo1:27017/?replicaSet=rs0`;
+    const { uri: mongodbUri, password } = withMadeUpCredentials("mongodb://mongo1:27017/?replicaSet=rs0");
+    const secretAccessKey = madeUpSecret(16);
     const location = new sdk.BackupLocation("loc", { mongodbUri, bucket: "b", credentials: { accessKeyId: "AKIAEXAMPLEKEY123", secretAccessKey } });
     new sdk.PitrPolicy("pitr", { mongodbUri, takeBaseSnapshot: false }, { dependsOn: [location] });
     new sdk.ScheduledBackup("nightly", { mongodbUri, schedule: "0 2 * * *" }, { dependsOn: [location] });
