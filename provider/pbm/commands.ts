@@ -5,6 +5,7 @@ import { runPbm, runPbmRaw, parsePbmJson, whenIdle, type PbmRunOptions } from ".
 import { pbmFeatures } from "./version";
 import { follow } from "./follow";
 import { errors } from "../errors";
+import { WriteSignal } from "../core/writeSignal";
 
 export type { PbmRunOptions } from "./run";
 
@@ -126,29 +127,22 @@ export const pbm = {
   },
 };
 
-// Status sharing: what reads pbm's state once per cluster (inventory/shared.ts) listens here, and every call
+// Shared reads: what reads pbm's state once per cluster (inventory/shared.ts, resources/clusterReads.ts) listens here, and every call
 // below that changes pbm's state tells it, before and after, with the cluster's URI. Wrapped in one place so the
 // methods above stay one pbm invocation each.
-const writeListeners = new Set<(mongodbUri: string) => void>();
+const pbmWrites = new WriteSignal<[mongodbUri: string]>();
 const WRITES = ["applyConfig", "setConfig", "backup", "deleteBackup", "restore", "addProfile", "removeProfile", "forceResync"] as const;
 
 /** Calls `listener(mongodbUri)` around every pbm write through this adapter; returns the unsubscribe. */
 export function onPbmWrite(listener: (mongodbUri: string) => void): () => void {
-  writeListeners.add(listener);
-  return () => void writeListeners.delete(listener);
+  return pbmWrites.listen(listener);
 }
 
 for (const name of WRITES) {
   const call = pbm[name] as (...args: unknown[]) => Promise<unknown>;
   (pbm as Record<string, unknown>)[name] = async (...args: unknown[]) => {
     const o = args.find((a): a is PbmRunOptions => !!a && typeof a === "object" && typeof (a as PbmRunOptions).mongodbUri === "string");
-    const tell = () => o && writeListeners.forEach((l) => l(o.mongodbUri));
-    tell();
-    try {
-      return await call.apply(pbm, args);
-    } finally {
-      tell();
-    }
+    return o ? pbmWrites.around([o.mongodbUri], () => call.apply(pbm, args)) : call.apply(pbm, args);
   };
 }
 

@@ -4,6 +4,7 @@
 import type { Db } from "mongodb";
 import { cronProblem, nextFireTime } from "../core/cron";
 import type { RuleParty } from "../core/pitrRule";
+import { WriteSignal } from "../core/writeSignal";
 import { entrySchema, SCHEDULES, type Declaration, type EntryKind, type RegistryEntry } from "./documents";
 
 export * from "./documents";
@@ -11,22 +12,12 @@ export * from "./runs";
 
 export const entryId = (kind: EntryKind, name: string) => `${kind}/${name}`;
 
-const writeListeners = new Set<() => void>();
+const registryWrites = new WriteSignal<[]>();
+const announced = <T>(write: () => Promise<T>) => registryWrites.around([], write);
 
 /** Calls `listener` around every write of a declaration in this process (upsert, delete, restore); returns the unsubscribe. */
 export function onRegistryWrite(listener: () => void): () => void {
-  writeListeners.add(listener);
-  return () => void writeListeners.delete(listener);
-}
-
-async function announced<T>(write: () => Promise<T>): Promise<T> {
-  const tell = () => writeListeners.forEach((l) => l());
-  tell();
-  try {
-    return await write();
-  } finally {
-    tell();
-  }
+  return registryWrites.listen(listener);
 }
 
 /**
@@ -81,17 +72,15 @@ function writableBy(by: Declaration["declaredBy"]): Record<string, unknown> {
 }
 
 export async function getEntry(admin: Db, kind: EntryKind, name: string): Promise<RegistryEntry | null> {
-  const doc = await admin.collection<{ _id: string }>(SCHEDULES).findOne({ _id: entryId(kind, name) });
-  return doc ? entrySchema().parse(doc) : null;
+  return parseEntry(await admin.collection<{ _id: string }>(SCHEDULES).findOne({ _id: entryId(kind, name) }));
 }
+
+const parseEntry = (doc: unknown): RegistryEntry | null => (doc ? entrySchema().parse(doc) : null);
 
 /** A lookup of every entry, read with one query: `(kind, name)` answers as getEntry would, parsing only what is asked for. */
 export async function entryLookup(admin: Db): Promise<(kind: EntryKind, name: string) => RegistryEntry | null> {
   const docs = new Map((await admin.collection<{ _id: string }>(SCHEDULES).find({}).toArray()).map((d) => [d._id, d]));
-  return (kind, name) => {
-    const doc = docs.get(entryId(kind, name));
-    return doc ? entrySchema().parse(doc) : null;
-  };
+  return (kind, name) => parseEntry(docs.get(entryId(kind, name)));
 }
 
 /** The registry's entries (those matching `filter`, a MongoDB query on the entry documents); a document

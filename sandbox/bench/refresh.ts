@@ -15,7 +15,7 @@
 //   BENCH_SECTIONS=scheduler BENCH_SCHEDULES=1000 npm run bench      the scheduler alone (one cluster, about 1.5 minutes)
 import { execFile, execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { MongoClient, Timestamp } from "mongodb";
 import { closePbmClients, inventoryOutputs, readInventory, runDueJobs, SCHEDULES, upsertEntry, withPbmClient } from "pulumi-pbm/provider";
@@ -123,8 +123,7 @@ async function idleLoad(ms: number): Promise<number> {
   const a = jiffies();
   await new Promise((r) => setTimeout(r, ms));
   const b = jiffies();
-  const cores = Number(execFileSync("nproc").toString().trim()) || 1;
-  return ((b.busy - a.busy) / (b.all - a.all)) * cores;
+  return ((b.busy - a.busy) / (b.all - a.all)) * availableParallelism();
 }
 
 async function fleet(sb: Sandbox, names: string[]) {

@@ -236,7 +236,7 @@ describe("simulated pbm agents, driven by the real pbm CLI", () => {
 
   it("runs on every settings change made back to back, though the agents sleep between work", async () => {
     // Each clock move is a settings write that wakes the sleeping agents (on a frozen clock nothing else would
-    // for 30 s), and returns only once they acknowledge it, or fails after 15 s.
+    // for 45 s or more), and returns only once they acknowledge it, or fails after 15 s.
     const started = await clock.now(uri());
     for (let i = 1; i <= 30; i++) await clock.set(uri(), new Date(started.getTime() + i * 1000));
     expect((await clock.now(uri())).getTime()).toBe(started.getTime() + 30_000);
