@@ -2,17 +2,21 @@
 //   - engine floor: the same program shape with no-op dynamic resources (test/fixtures/scale-stack, `noop: true`),
 //     through the same `pulumi` command, provider host and serialisation;
 //   - pbm floor: the pbm calls the provider made (recorded by the sandbox's wrapper, PBM_RECORD) replayed
-//     directly with the real pbm CLI, read calls only, at the same concurrency (all at once);
+//     directly with the real pbm CLI, read calls only, all at once (the operation ran at most as many at once as
+//     pulumi's --parallel lets resources be read at once: 8 on this machine);
 //   - cold start: node loading the sdk / the provider, against node loading @pulumi/pulumi alone.
 // Sections: fleet (N clusters x 4 resources: create, no-change up, preview, refresh, destroy), inventory
-// (2k/100k/200k PITR ranges: pbm status, the provider's inventory, state size, up and refresh), cold start, and
-// the scheduler (1,000 schedules: the first pass after declaring them, a pass with nothing due, a pass with a
-// handful due; floor: connect plus one find of the registry). Only the selected sections' clusters start.
-//   npm run bench                                    defaults below (10 clusters, ranges 2,000 and 20,000)
-//   BENCH_CLUSTERS=50 npm run bench                  the issue's fleet (see docs/SCALE.md for what it costs)
-//   BENCH_REPEAT=5                                   runs of each repeatable fleet operation (default 3; medians shown)
-//   BENCH_RANGES=2000,100000,200000 BENCH_SNAPSHOTS=10000 BENCH_SECTIONS=inventory   the issue's worst case (about 6 minutes)
-//   BENCH_SECTIONS=scheduler BENCH_SCHEDULES=1000 npm run bench      the scheduler alone (one cluster, about 1.5 minutes)
+// (PITR ranges: pbm status, the provider's inventory, state size, up and refresh), cold start, and the scheduler
+// (1,000 schedules: the first pass after declaring them, a pass with nothing due, a pass with a handful due;
+// floor: connect plus one find of the registry). Only the selected sections' clusters start.
+//   npm run bench                      issue 10's sizes: 50 clusters, ranges 2,000 / 100,000 / 200,000 with 10,000
+//                                      snapshots, 1,000 schedules (about 15 minutes on the 2-core machine)
+//   BENCH_QUICK=1 npm run bench        a quicker look: 10 clusters, ranges 2,000 / 20,000 with 1,000 snapshots,
+//                                      medians of 3 (about 4 minutes)
+//   BENCH_CLUSTERS, BENCH_RANGES=2000,100000, BENCH_SNAPSHOTS, BENCH_SCHEDULES   each size on its own
+//   BENCH_REPEAT=5                     runs of no-change up and preview (medians shown); refresh, the goal's figure
+//                                      and the cheapest, runs 2 x BENCH_REPEAT - 1 times (BENCH_REFRESH_REPEAT)
+//   BENCH_SECTIONS=fleet,inventory,coldstart,scheduler   the sections to run
 import { execFile, execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
@@ -23,13 +27,16 @@ import { clock } from "../pbm-sim/control";
 import { PulumiStackCli, sandboxCliEnv } from "../stack/cli";
 import { readPbmCalls, REPO_ROOT, startSandbox, type Sandbox } from "../testbed";
 
-const N = Number(process.env.BENCH_CLUSTERS ?? 10);
-// pbm status over FerretDB + the wire shim takes about 20 s at 100,000 ranges and 50 s at 200,000 (with 10,000
-// snapshots), so the default stops at 20,000; BENCH_RANGES=2000,100000,200000 runs the issue's sizes (about 6 minutes).
-const RANGES = (process.env.BENCH_RANGES ?? "2000,20000").split(",").map(Number);
-const SNAPSHOTS = Number(process.env.BENCH_SNAPSHOTS ?? 1000);
-/** How many times the fleet's repeatable operations (no-change up, preview, refresh) run; medians are reported. */
-const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
+const QUICK = process.env.BENCH_QUICK === "1";
+const N = Number(process.env.BENCH_CLUSTERS ?? (QUICK ? 10 : 50));
+// pbm status over FerretDB + the wire shim takes about 20 s at 100,000 ranges and 40 s at 200,000 (with 10,000
+// snapshots): most of the inventory section's 6 minutes.
+const RANGES = (process.env.BENCH_RANGES ?? (QUICK ? "2000,20000" : "2000,100000,200000")).split(",").map(Number);
+const SNAPSHOTS = Number(process.env.BENCH_SNAPSHOTS ?? (QUICK ? 1000 : 10000));
+/** How many times the fleet's no-change up and preview run; medians are reported. */
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? (QUICK ? 3 : 5)));
+/** The refresh's runs: more, since one run varies by 10 to 20% on this machine and a round costs seconds. */
+const REFRESH_REPEAT = Math.max(1, Number(process.env.BENCH_REFRESH_REPEAT ?? 2 * REPEAT - 1));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? "fleet,inventory,coldstart,scheduler").split(","));
 const PROGRAM = "test/fixtures/scale-stack";
@@ -127,18 +134,18 @@ async function idleLoad(ms: number): Promise<number> {
 }
 
 async function fleet(sb: Sandbox, names: string[]) {
-  report(`\n## fleet: ${names.length} clusters x 4 resources (BackupLocation, PitrPolicy, disabled ScheduledBackup, BackupInventory); medians of ${REPEAT} runs for no-change up, preview and refresh`);
+  report(`\n## fleet: ${names.length} clusters x 4 resources (BackupLocation, PitrPolicy, disabled ScheduledBackup, BackupInventory); medians of ${REPEAT} runs for no-change up and preview, ${REFRESH_REPEAT} for refresh; each run: floor, provider, pbm replay in turn`);
   const record = path.join(tmpdir(), `pbm-bench-${process.pid}.jsonl`);
   const real = newStack(sb, "fleet", names, {}, record);
   const noop = newStack(sb, "floor", names, { noop: "true" }, record + ".noop");
   await real.init();
   await noop.init();
-  report(`| operation | provider | engine floor | pbm floor (reads replayed) | vs engine | vs engine + pbm | pbm calls | pbm time in the operation (sum, most at once) |`);
-  report(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
+  report(`| operation | provider | engine floor | pbm floor (reads replayed) | vs engine | vs engine + pbm | each run vs engine + pbm (lowest to highest) | pbm calls | pbm time in the operation (sum, most at once) |`);
+  report(`| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
   let idle = 0;
   for (const op of ["create", "up (no change)", "preview", "refresh", "destroy"] as Op[]) {
     // Operations that leave the stack as it was run REPEAT times, floor and provider in turn; medians are shown.
-    const runs = op === "create" || op === "destroy" ? 1 : REPEAT;
+    const runs = op === "create" || op === "destroy" ? 1 : op === "refresh" ? REFRESH_REPEAT : REPEAT;
     const floors: number[] = [];
     const times: number[] = [];
     const pbmFloors: Awaited<ReturnType<typeof replayReads>>[] = [];
@@ -150,8 +157,10 @@ async function fleet(sb: Sandbox, names: string[]) {
     }
     const floor = median(floors);
     const t = median(times);
-    const pbmFloor = pbmFloors.sort((a, b) => a.ms - b.ms)[Math.floor(runs / 2)];
-    report(`| ${op} | ${sec(t)} | ${sec(floor)} | ${sec(pbmFloor.ms)} | ${ratio(t, floor)} | ${ratio(t, floor + pbmFloor.ms)} | ${pbmFloor.calls} (${pbmFloor.summary}) | ${sec(pbmFloor.pbmSumMs)}, ${pbmFloor.pbmPeak} |`);
+    const pbmFloor = [...pbmFloors].sort((a, b) => a.ms - b.ms)[Math.floor(runs / 2)];
+    const each = times.map((x, i) => x / (floors[i] + pbmFloors[i].ms)).sort((a, b) => a - b);
+    const spread = runs > 1 ? `${each[0].toFixed(2)}x to ${each[each.length - 1].toFixed(2)}x` : "";
+    report(`| ${op} | ${sec(t)} | ${sec(floor)} | ${sec(pbmFloor.ms)} | ${ratio(t, floor)} | ${ratio(t, floor + pbmFloor.ms)} | ${spread} | ${pbmFloor.calls} (${pbmFloor.summary}) | ${sec(pbmFloor.pbmSumMs)}, ${pbmFloor.pbmPeak} |`);
     if (op === "create") idle = await idleLoad(10_000);
   }
   // What the clusters cost between operations (PITR on, no backup running): the load every figure above shares.
