@@ -33,9 +33,10 @@ export class ReadShare<T> {
   }
 
   /** The value held under `key` (a read of the cluster `uri` reaches), or a new `read()`. */
-  get(key: string, uri: string, read: () => Promise<T>, maxAgeMs = this.maxAgeMs()): Promise<T> {
+  get(key: string, uri: string, read: () => Promise<T>, maxAgeMs?: number): Promise<T> {
     const h = this.held.get(key);
-    if (h && (!h.settled || Date.now() - h.at <= maxAgeMs)) return h.value;
+    // The age limit (an environment read by default) is asked only of a settled value: every shared read passes here.
+    if (h && (!h.settled || Date.now() - h.at <= (maxAgeMs ?? this.maxAgeMs()))) return h.value;
     const seen = this.version(uri);
     const entry: Held<T> = { uri, value: read(), at: Date.now(), settled: false };
     this.held.set(key, entry);

@@ -18,9 +18,9 @@ export interface ClusterReads {
 }
 
 const share = new ReadShare<ClusterReads>(sharedReadMaxAgeMs);
-onPbmWrite((mongodbUri) => share.forget(mongodbUri));
+onPbmWrite(forgetClusterReads);
 // Registry verbs get a database handle, not the URI: a write forgets every cluster's (writes are rare where reads share).
-onRegistryWrite(() => share.forget());
+onRegistryWrite(() => forgetClusterReads());
 
 /** Drops what is held for `mongodbUri`, or for every cluster. */
 export function forgetClusterReads(mongodbUri?: string): void {
