@@ -78,11 +78,22 @@ export interface InventoryFacts {
 }
 
 const DAY_STRINGS = new Map<number, string>();
-const TWO = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
+/** `HH:MM:SSZ` for each second of a day, built on first use (86,400 short strings, about 3 MB). */
+let timesOfDay: string[] | undefined;
+
+function timeOfDay(t: number): string {
+  if (!timesOfDay) {
+    const two = (n: number) => String(n).padStart(2, "0");
+    timesOfDay = Array.from({ length: 86_400 }, (_, s) => `${two(Math.floor(s / 3600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}Z`);
+  }
+  return timesOfDay[t];
+}
 
 /**
- * Seconds since the epoch as ISO-8601 UTC to the second (`2025-01-01T00:00:00Z`). The date part is cached per
- * day, the time of day comes from a table: 400,000 of these cost ~40 ms instead of ~200 ms through `Date`.
+ * Seconds since the epoch as ISO-8601 UTC to the second (`2025-01-01T00:00:00Z`): the day's date part, cached,
+ * joined to the second's time of day from a table. One join, so V8 keeps one 32-byte pair of shared parts per
+ * value: 400,000 of these hold about 16 MB and take about 60 ms. Built as date + hours + ":" + ... they held
+ * 80 MB (a chain of six joins each), and through `Date` they took about 200 ms.
  */
 export function iso(sec: number): string {
   if (!Number.isInteger(sec)) sec = Math.floor(sec);
@@ -93,8 +104,7 @@ export function iso(sec: number): string {
     if (DAY_STRINGS.size > 100_000) DAY_STRINGS.clear();
     DAY_STRINGS.set(day, date);
   }
-  const t = sec - day * 86_400;
-  return `${date}${TWO[Math.floor(t / 3600)]}:${TWO[Math.floor(t / 60) % 60]}:${TWO[t % 60]}Z`;
+  return date + timeOfDay(sec - day * 86_400);
 }
 
 /**

@@ -70,6 +70,8 @@ export interface Settings {
 }
 
 export const DEFAULT_TIMINGS = { backupSec: 60, restoreSec: 60, resyncSec: 1 };
+/** The server version the members claim: FerretDB 1.24 reports feature compatibility version 7.0. */
+export const DEFAULT_MONGODB_VERSION = "7.0.14";
 
 export function ts(sec: number, inc = 1): Timestamp {
   return new Timestamp({ t: Math.floor(sec), i: inc });
@@ -156,8 +158,7 @@ export class World {
       faults: {},
       timings: DEFAULT_TIMINGS,
       oplogWindowMin: 24 * 60,
-      // FerretDB 1.24 reports feature compatibility version 7.0; the members claim a matching 7.0 server.
-      mongodbVersion: "7.0.14",
+      mongodbVersion: DEFAULT_MONGODB_VERSION,
     };
   }
 

@@ -1,7 +1,7 @@
 // The runner's, retention's, restore's and health check's decisions as pure functions.
 import { describe, expect, it } from "vitest";
 import { windowLines } from "../../provider/cli/main";
-import { inventoryFromStatus, windowsFromSpans, type Inventory } from "../../provider/inventory";
+import { inventoryFromStatus, iso, windowsFromSpans, type Inventory } from "../../provider/inventory";
 import { statusOut } from "../../provider/pbm/output";
 import { evaluateHealth, formatDuration, parseDuration } from "../../provider/ops/health";
 import { afterRestoreNote, restorability, restoreHint } from "../../provider/ops/restore";
@@ -149,6 +149,15 @@ describe("windowsFromSpans", () => {
       { start: "2026-06-20T12:00:00Z", end: "2026-06-20T12:10:00Z" },
     ]);
     expect(gaps).toEqual([{ start: "2026-06-20T11:00:00Z", end: "2026-06-20T12:00:00Z" }]);
+  });
+});
+
+describe("iso", () => {
+  it("writes every time as Date does, to the whole second, across midnight, leap days and before 1970", () => {
+    const viaDate = (sec: number) => new Date(Math.floor(sec) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const times = [0, -1, -86_401, 59, 3599, 86_399, 86_400, sec("2024-02-29T23:59:59Z"), sec("2100-03-01T00:00:00Z"), 1_700_000_000.9];
+    for (let i = 0; i < 2000; i++) times.push(1_600_000_000 + i * 7_919 + (i % 3) * 0.5);
+    for (const t of times) expect(iso(t)).toBe(viaDate(t));
   });
 });
 
