@@ -4,6 +4,7 @@ import { sameCluster, tryClusterFromUri } from "../core/cluster";
 import { ERROR_CODES, PbmProviderError } from "../errors";
 import type { z } from "zod";
 import { describeIssuePath, issueMessage } from "../schemas";
+import { watchEngine } from "../engineWatch";
 
 /** `pulumi.runtime.unknownValue`: what check/diff see for values unknown during preview. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -135,14 +136,18 @@ export function plain<T>(v: T): T {
 
 type Handler = Record<string, (...args: any[]) => Promise<any>>;
 
-/** Makes every result of a resource's handlers encodable by the provider host. */
 /** Which argument of each handler method holds the resource's properties (the dynamic provider's signatures). */
 const PROPS_ARG: Record<string, number> = { check: 1, diff: 2, create: 0, read: 1, update: 2, delete: 1 };
 
+/**
+ * Makes every result of a resource's handlers encodable by the provider host, and names the resource in its
+ * errors. The first call in Pulumi's dynamic-provider host starts the watch on the engine (../engineWatch.ts).
+ */
 export function encodable<H extends Handler>(h: H, label?: (props: Record<string, unknown>, id?: string) => string): H {
   const out: Handler = {};
   for (const [name, fn] of Object.entries(h))
     out[name] = async (...args: unknown[]) => {
+      watchEngine();
       const r = await fn(...args).catch((err: unknown) => {
         const props = (args[PROPS_ARG[name] ?? -1] ?? {}) as Record<string, unknown>;
         throw reportedOnce(label ? namedFor(err, label(props, typeof args[0] === "string" ? args[0] : undefined)) : err);

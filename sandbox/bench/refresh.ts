@@ -173,13 +173,27 @@ async function seed(uri: string, rs: string, from: number, to: number, snapshots
   const admin = client.db("admin");
   const t0 = Date.parse("2024-01-01T00:00:00Z") / 1000;
   try {
-    // Snapshots pbm counts as done: without the server's version pbm marks each one failed ("backup mongo version
-    // is incompatible"), no range has a base, and the inventory holds no window. Done, every range is backed and
-    // a window of its own (the ranges have gaps between them): the inventory's worst case.
+    // Snapshots pbm counts as done, each a PITR base: pbm marks one failed without the server's version ("backup
+    // mongo version is incompatible") or its replica set's part ("Backup has no data for the config server or sole
+    // replicaset"), and then no range has a base and the inventory holds no window. As seeded, a range is backed
+    // where a snapshot's last write falls in it (one in 30), and each snapshot is a window: about 10,000.
     const snaps = [];
     for (let i = snapshotsFrom; i < snapshotsTo; i++) {
       const start = t0 + i * 3600;
-      snaps.push({ type: "logical", name: new Date(start * 1000).toISOString().replace(".000Z", "Z"), status: "done", start_ts: start, last_transition_ts: start + 60, last_write_ts: new Timestamp({ t: start + 55, i: 1 }), first_write_ts: new Timestamp({ t: start, i: 1 }), size: 1024, replsets: [], store: {}, pbm_version: "2.14.0", mongodb_version: DEFAULT_MONGODB_VERSION, fcv: DEFAULT_MONGODB_VERSION.split(".").slice(0, 2).join("."), conditions: [] });
+      const times = { start_ts: start, last_transition_ts: start + 60, first_write_ts: new Timestamp({ t: start, i: 1 }), last_write_ts: new Timestamp({ t: start + 55, i: 1 }) };
+      snaps.push({
+        type: "logical",
+        name: new Date(start * 1000).toISOString().replace(".000Z", "Z"),
+        status: "done",
+        ...times,
+        size: 1024,
+        replsets: [{ name: rs, status: "done", ...times, size: 1024 }],
+        store: {},
+        pbm_version: "2.14.0",
+        mongodb_version: DEFAULT_MONGODB_VERSION,
+        fcv: DEFAULT_MONGODB_VERSION.split(".").slice(0, 2).join("."),
+        conditions: [],
+      });
     }
     for (let i = 0; i < snaps.length; i += 1000) await admin.collection("pbmBackups").insertMany(snaps.slice(i, i + 1000));
     // One chunk per range: 100 s of oplog, then a 20 s gap (pbm merges only touching chunks).

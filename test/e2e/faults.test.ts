@@ -8,7 +8,7 @@
 // hit a base snapshot. The simulated clock runs in real time, so a failing backup fails (5 s after it starts)
 // and PITR slices; tests advance it when a backup must finish.
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUNS, SCHEDULES } from "../../provider/registry";
@@ -31,6 +31,15 @@ interface Outcome {
   convergedIn?: number;
   errorClear?: boolean;
   outcome: string;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
@@ -96,7 +105,8 @@ describe("fault matrix through the pulumi command", () => {
     secrets = [uri("rs0"), uri("rs1"), sb.s3.secretAccessKey, new URL(uri("rs0").replace("mongodb://", "http://")).password, new URL(uri("rs1").replace("mongodb://", "http://")).password];
     // A pbm that runs the sandbox's real pbm unless told otherwise through files in `ctl`:
     //   hang   (an extended regex on the arguments): matching calls never finish;
-    //   pause  (one shot): the first matching call writes `paused` and waits for `go` before it runs pbm;
+    //   pause  (one shot): the first matching call writes `paused` (holding its caller's pid) and waits for `go`
+    //          before it runs pbm;
     //   after  (one shot): the first matching call runs pbm, then writes `paused` and waits for `go` to exit.
     ctl = path.join(sb.dataDir, "fault-pbm");
     mkdirSync(ctl, { recursive: true });
@@ -108,7 +118,7 @@ ctl=${JSON.stringify(ctl)}
 args=" $* "
 if [[ -f "$ctl/hang" ]] && grep -qE -- "$(cat "$ctl/hang")" <<<"$args"; then exec sleep 3600; fi
 if [[ -f "$ctl/pause" ]] && grep -qE -- "$(cat "$ctl/pause")" <<<"$args"; then
-  rm -f "$ctl/pause"; touch "$ctl/paused"
+  rm -f "$ctl/pause"; echo "$PPID" > "$ctl/paused"
   for _ in $(seq 1200); do [[ -e "$ctl/go" ]] && break; sleep 0.1; done
   rm -f "$ctl/go" "$ctl/paused"
 fi
@@ -403,11 +413,19 @@ exec ${JSON.stringify(path.join(sb.pbmBinDir, "pbm"))} "$@"
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       const started = Date.now();
       await eventually("pbm config --set", async () => existsSync(path.join(ctl, "paused")), 120_000);
+      await eventually("the paused call's caller", async () => readFileSync(path.join(ctl, "paused"), "utf8").trim() || undefined);
+      const providerHost = Number(readFileSync(path.join(ctl, "paused"), "utf8"));
       process.kill(-child.pid!, "SIGKILL");
       await exited;
       t.failed({ durationMs: Date.now() - started } as CliResult);
+      // The engine starts the provider host in a process group of its own, so the kill leaves it running. It sees
+      // the engine gone and ends, and its pbm call with it: released now, the call would still change PITR.
+      await eventually("the orphaned provider host to exit", async () => !isRunning(providerHost), 30_000);
+      writeFileSync(path.join(ctl, "go"), "");
+      await new Promise((r) => setTimeout(r, 1500));
       rmSync(path.join(ctl, "paused"), { force: true });
-      expect((await pbmConfig("rs0"))?.pitr).toEqual(before); // killed before pbm ran
+      rmSync(path.join(ctl, "go"), { force: true });
+      expect((await pbmConfig("rs0"))?.pitr).toEqual(before); // killed before pbm ran, and never ran
 
       // The killed run left the DIY backend's lock: the next run says so and how to clear it (`pulumi cancel`).
       const locked = await failing(main);
