@@ -40,6 +40,8 @@ export function pollEngine(address: { host: string; port: number }, pollMs: numb
   const timer = setInterval(() => {
     const socket = connect(address.port, address.host);
     socket.once("connect", () => socket.destroy());
+    // A listener with a full backlog drops the dial rather than refusing it: give up on it, never pile them up.
+    socket.setTimeout(pollMs, () => socket.destroy());
     socket.once("error", (err: NodeJS.ErrnoException) => {
       // Only a refusal means nobody listens there any more; anything else (a full file table) may pass.
       if (err.code !== "ECONNREFUSED" || stopped) return;
