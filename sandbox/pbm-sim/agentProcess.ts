@@ -12,6 +12,12 @@ import { features, parseVersion } from "./version";
 
 const TICK_MS = 200;
 /**
+ * A tick that has not settled after this long, or ticks that have failed for this long, get the agents a fresh
+ * client, as a restarted pbm-agent would have: once, in CI, the agents of a cluster whose FerretDB was killed and
+ * started again never acknowledged another settings revision (their tick lock last taken during the outage).
+ */
+const STUCK_MS = 30_000;
+/**
  * The longest the world goes without a tick, in real milliseconds: a random 45 to 75 s each time, so the clusters
  * of a fleet, started together, do not all tick at once. World.tick() says when one is next due (a PITR chunk, a
  * slicer's heartbeat); on a frozen clock nothing is, and a client write the agents act on (a pbm command, pbm's
@@ -70,11 +76,22 @@ async function main(): Promise<void> {
   });
   // From here the agents talk through the shim like every other client, so their writes take turns with
   // the CLI's and the provider's (the shim makes single-document writes atomic).
-  const client = new MongoClient(uri.replace(`:${upstreamPort}/`, `:${shim.port}/`), { serverSelectionTimeoutMS: 10_000 });
+  const agentsUri = uri.replace(`:${upstreamPort}/`, `:${shim.port}/`);
+  let client = new MongoClient(agentsUri, { serverSelectionTimeoutMS: 10_000 });
   const agents = new World(client, release, features(release));
   await agents.load();
   world = agents;
   await bootstrap.close();
+  /** A fresh client and world (its first tick loads the settings); the old client's pending operations fail. */
+  const reconnect = async (why: string) => {
+    process.stderr.write(`pbm-sim agents: ${why}; reconnecting\n`);
+    const old = client;
+    client = new MongoClient(agentsUri, { serverSelectionTimeoutMS: 10_000 });
+    const fresh = new World(client, release, features(release));
+    fresh.settings = world.settings; // the shim reads the clock and topology from it until the first tick
+    world = fresh;
+    await old.close(true).catch(() => undefined);
+  };
   process.stdout.write(JSON.stringify({ port: shim.port }) + "\n");
 
   let stopping = false;
@@ -92,12 +109,13 @@ async function main(): Promise<void> {
   let beatAt = Infinity;
   let rung = true;
   let acked = -1;
+  let failingSince: number | undefined;
   while (!stopping) {
     const started = Date.now();
     wakeUp.reset();
     try {
       if (rung || started >= tickAt) {
-        const idleMs = await world.tick();
+        const idleMs = await settledWithin(world.tick(), STUCK_MS, "tick");
         tickAt = started + Math.max(TICK_MS, Math.min(idleMs, idleTickMs()));
         beatAt = Date.now() + world.nextBeatMs();
         // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on.
@@ -108,15 +126,31 @@ async function main(): Promise<void> {
           // That write rings the bell too, so one more tick follows at once and finds nothing new: cheaper than
           // telling our own write from a control call's landing at the same moment, which must not be missed.
         }
+        failingSince = undefined;
       } else if (started >= beatAt) {
-        beatAt = Date.now() + (await world.beat());
+        beatAt = Date.now() + (await settledWithin(world.beat(), STUCK_MS, "heartbeat"));
       }
     } catch (err) {
       tickAt = started + TICK_MS;
       if (!stopping) process.stderr.write(`pbm-sim agents: tick failed: ${(err as Error).message}\n`);
+      failingSince ??= started;
+      // A client whose first connection failed (a reconnect during an outage) stays closed: replace it at once.
+      const closed = (err as Error).name === "MongoTopologyClosedError";
+      if (!stopping && (closed || Date.now() - failingSince >= STUCK_MS)) {
+        await reconnect(closed ? "the client is closed" : `failing for ${Math.round((Date.now() - failingSince) / 1000)}s`);
+        failingSince = undefined;
+        tickAt = 0;
+      }
     }
     rung = await wakeUp.wait(Math.max(20, Math.min(tickAt, beatAt) - Date.now()));
   }
+}
+
+/** `p`, or a rejection once `ms` have passed without it settling (`p` itself runs on). */
+function settledWithin<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000}s`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** A doorbell: wait() resolves after `ms` (false), or at once when rung since the last reset() (true). */
