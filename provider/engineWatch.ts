@@ -15,7 +15,8 @@ export const ENGINE_POLL_MS = 2_000;
 
 const DYNAMIC_PROVIDER_HOST = /[\\/]@pulumi[\\/]pulumi[\\/]cmd[\\/]dynamic-provider[\\/]index\.js$/;
 
-let watching = false;
+/** Whether this process has looked for the engine: once, so every later handler call costs one check. */
+let looked = false;
 
 /** The engine's `host:port` when this process is the dynamic-provider host, else undefined. */
 export function engineAddress(argv: readonly string[] = process.argv): { host: string; port: number } | undefined {
@@ -26,11 +27,10 @@ export function engineAddress(argv: readonly string[] = process.argv): { host: s
 
 /** Starts watching the engine, once per process; does nothing outside the dynamic-provider host. */
 export function watchEngine(): void {
-  if (watching) return;
+  if (looked) return;
+  looked = true;
   const address = engineAddress();
-  if (!address) return;
-  watching = true;
-  pollEngine(address, ENGINE_POLL_MS, exitHost);
+  if (address) pollEngine(address, ENGINE_POLL_MS, exitHost);
 }
 
 /** Dials `address` every `pollMs` and calls `onGone` once it is refused; returns a stop. Keeps no process alive. */

@@ -412,9 +412,7 @@ exec ${JSON.stringify(path.join(sb.pbmBinDir, "pbm"))} "$@"
       const child = spawn("pulumi", main.withConfig("up", "--yes", "--color", "never"), { cwd: main.projectDir, env: { ...process.env, ...sandboxCliEnv(sandbox(), { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }) }, detached: true, stdio: "ignore" });
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       const started = Date.now();
-      await eventually("pbm config --set", async () => existsSync(path.join(ctl, "paused")), 120_000);
-      await eventually("the paused call's caller", async () => readFileSync(path.join(ctl, "paused"), "utf8").trim() || undefined);
-      const providerHost = Number(readFileSync(path.join(ctl, "paused"), "utf8"));
+      const providerHost = Number(await eventually("pbm config --set", async () => readFileSync(path.join(ctl, "paused"), "utf8").trim() || undefined, 120_000));
       process.kill(-child.pid!, "SIGKILL");
       await exited;
       t.failed({ durationMs: Date.now() - started } as CliResult);
