@@ -3,6 +3,7 @@
 //   PBM_SIM_UPSTREAM_URI  FerretDB's own URI (a secret: environment only)
 //   PBM_SIM_UPSTREAM_PORT FerretDB's port
 //   PBM_SIM_VERSION       the pbm release the agents report (the real CLI's release)
+//   PBM_SIM_LOG           the file their stderr goes to, if any (kept in the acknowledgement for control calls)
 // and reads one JSON line `{"port": N}` from stdout: the port the real pbm CLI and the provider connect to.
 import { MongoClient, Timestamp } from "mongodb";
 import { freePort } from "../testbed";
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const uri = process.env.PBM_SIM_UPSTREAM_URI;
   const upstreamPort = Number(process.env.PBM_SIM_UPSTREAM_PORT);
   const release = parseVersion(process.env.PBM_SIM_VERSION ?? "2.14.0");
+  const logPath = process.env.PBM_SIM_LOG;
   if (!uri || !upstreamPort) throw new Error("PBM_SIM_UPSTREAM_URI and PBM_SIM_UPSTREAM_PORT are required");
   const bootstrap = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
   let world = new World(bootstrap, release, features(release));
@@ -83,14 +85,15 @@ async function main(): Promise<void> {
   world = agents;
   await bootstrap.close();
   /** A fresh client and world (its first tick loads the settings); the old client's pending operations fail. */
-  const reconnect = async (why: string) => {
+  const reconnect = (why: string) => {
     process.stderr.write(`pbm-sim agents: ${why}; reconnecting\n`);
     const old = client;
     client = new MongoClient(agentsUri, { serverSelectionTimeoutMS: 10_000 });
     const fresh = new World(client, release, features(release));
     fresh.settings = world.settings; // the shim reads the clock and topology from it until the first tick
     world = fresh;
-    await old.close(true).catch(() => undefined);
+    // Not awaited: the old client may be the one whose operations hang.
+    void old.close(true).catch(() => undefined);
   };
   process.stdout.write(JSON.stringify({ port: shim.port }) + "\n");
 
@@ -121,7 +124,8 @@ async function main(): Promise<void> {
         // Tell control calls (clock.set, configureSimulator) which settings revision the agents now run on.
         const rev = world.settings.rev ?? 0;
         if (rev !== acked) {
-          await client.db("admin").collection(SETTINGS).updateOne({ _id: AGENTS_ACK as never }, { $set: { rev, at: new Timestamp({ t: world.nowSec(), i: 0 }) } }, { upsert: true });
+          const ack = client.db("admin").collection(SETTINGS).updateOne({ _id: AGENTS_ACK as never }, { $set: { rev, at: new Timestamp({ t: world.nowSec(), i: 0 }), ...(logPath ? { log: logPath } : {}) } }, { upsert: true });
+          await settledWithin(ack, STUCK_MS, "acknowledgement");
           acked = rev;
           // That write rings the bell too, so one more tick follows at once and finds nothing new: cheaper than
           // telling our own write from a control call's landing at the same moment, which must not be missed.
@@ -137,7 +141,7 @@ async function main(): Promise<void> {
       // A client whose first connection failed (a reconnect during an outage) stays closed: replace it at once.
       const closed = (err as Error).name === "MongoTopologyClosedError";
       if (!stopping && (closed || Date.now() - failingSince >= STUCK_MS)) {
-        await reconnect(closed ? "the client is closed" : `failing for ${Math.round((Date.now() - failingSince) / 1000)}s`);
+        reconnect(closed ? "the client is closed" : `failing for ${Math.round((Date.now() - failingSince) / 1000)}s`);
         failingSince = undefined;
         tickAt = 0;
       }

@@ -1,6 +1,7 @@
 // Control API of the simulated pbm agents, for tests and the demo: the simulated clock, topology, agents and
 // faults. Everything lives in the target MongoDB (admin.simulator_settings); each call returns once the
 // cluster's agent process (agentProcess.ts) runs on the new settings.
+import { readFileSync } from "node:fs";
 import { MongoClient } from "mongodb";
 import { features, parseVersion, DEFAULT_VERSION } from "./version";
 import { AGENTS_ACK, DEFAULT_TIMINGS, SETTINGS, TICK_LOCK, World, type Faults, type ReplSet, type Settings } from "./world";
@@ -53,7 +54,7 @@ async function saveSettings(c: MongoClient, next: Settings): Promise<void> {
   const settings = c.db("admin").collection<Settings>(SETTINGS);
   const rev = (next.rev ?? 0) + 1;
   await settings.replaceOne({ _id: "world" }, { ...next, rev }, { upsert: true });
-  const acks = c.db("admin").collection<{ _id: string; rev: number }>(SETTINGS);
+  const acks = c.db("admin").collection<{ _id: string; rev: number; log?: string }>(SETTINGS);
   if (!(await acks.findOne({ _id: AGENTS_ACK }))) return; // no agent process (a bare FerretDB)
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -63,10 +64,21 @@ async function saveSettings(c: MongoClient, next: Settings): Promise<void> {
       // What the agents were doing: their last acknowledgement and who holds the world lock a tick takes.
       const lock = await c.db("admin").collection(TICK_LOCK).findOne({ _id: "tick" as never });
       throw new Error(
-        `pbm simulator: the agent process did not pick up settings revision ${rev} within 15s (last acknowledged: ${JSON.stringify(ack)}; world lock: ${JSON.stringify(lock)}, now ${new Date().toISOString()})`,
+        `pbm simulator: the agent process did not pick up settings revision ${rev} within 15s (last acknowledged: ${JSON.stringify(ack)}; world lock: ${JSON.stringify(lock)}, now ${new Date().toISOString()})${logTail(ack?.log)}`,
       );
     }
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The agents' last log lines, for an error that says they are stuck: empty when there is no log to read. */
+function logTail(file: string | undefined, lines = 12): string {
+  if (!file) return "";
+  try {
+    const tail = readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines);
+    return tail.length && tail[0] ? `; the agents' log (${file}) ends:\n${tail.join("\n")}` : `; the agents' log (${file}) is empty`;
+  } catch {
+    return "";
   }
 }
 

@@ -199,10 +199,12 @@ async function startAgents(name: string, ferret: Awaited<ReturnType<typeof start
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   const guard = path.join(REPO_ROOT, "sandbox", "testbed", "guard.js");
   // What the agents report (a failed tick) goes to the cluster's agents.log, or to this process's stderr.
-  const log = verbose ? "inherit" : openSync(path.join(dir, "agents.log"), "a");
+  const logPath = path.join(dir, "agents.log");
+  const log = verbose ? "inherit" : openSync(logPath, "a");
   const agents = spawn(process.execPath, [guard, process.execPath, entry], {
     // The AWS SDK's notice that later releases need node 22 would fill agents.log once per cluster.
-    env: { ...process.env, PBM_SIM_UPSTREAM_URI: ferret.upstreamUri, PBM_SIM_UPSTREAM_PORT: String(ferret.port), PBM_SIM_VERSION: release, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    // PBM_SIM_LOG: where control calls that time out find what the agents last reported.
+    env: { ...process.env, PBM_SIM_UPSTREAM_URI: ferret.upstreamUri, PBM_SIM_UPSTREAM_PORT: String(ferret.port), PBM_SIM_VERSION: release, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...(verbose ? {} : { PBM_SIM_LOG: logPath }) },
     stdio: ["pipe", "pipe", log],
   });
   if (typeof log === "number") closeSync(log);
