@@ -226,8 +226,9 @@ async function inventory(sb: Sandbox, name: string) {
     const ms = await runOp(one.stack, which);
     return { ms, pbmMs: ownStatusMs(record) };
   };
-  const small = { up: await op("up (no change)"), refresh: await op("refresh"), pbm: (await pbmStatus())[1] };
-  report(`small history: up ${sec(small.up.ms)}, refresh ${sec(small.refresh.ms)}, pbm status ${sec(small.pbm)} (the baseline for the ratios below)`);
+  const vsSmall = (x: { ms: number; pbmMs: number }, base: { ms: number; pbmMs: number }) => ratio(x.ms, base.ms + Math.max(0, x.pbmMs - base.pbmMs));
+  const small = { up: await op("up (no change)"), refresh: await op("refresh") };
+  report(`small history: up ${sec(small.up.ms)} (pbm ${sec(small.up.pbmMs)}), refresh ${sec(small.refresh.ms)} (pbm ${sec(small.refresh.pbmMs)}) (the baseline for the ratios below)`);
   report(
     `"vs small" divides by the small history's time plus how much longer the operation's own pbm status ran than it did with the small history (pbm's floor, from the pbm-call record of that same operation: a separate pbm status varies by a quarter between runs at 100,000 ranges and more).`,
   );
@@ -248,7 +249,6 @@ async function inventory(sb: Sandbox, name: string) {
     rmSync(statusFile, { force: true });
     const up = await op("up (no change)");
     const refresh = await op("refresh");
-    const vsSmall = (x: { ms: number; pbmMs: number }, base: { ms: number; pbmMs: number }) => ratio(x.ms, base.ms + Math.max(0, x.pbmMs - base.pbmMs));
     report(
       `| ${inv.pitrRanges.length} | ${sec(pbmMs)} | ${sec(invMs)} | ${ratio(invMs, pbmMs)} | ${alone.ms} ms, ${alone.peakRssMB} MB | ${parseOnly.ms} ms, ${parseOnly.peakRssMB} MB | ${alone.heapMB} MB | ${(JSON.stringify(inv).length / 1e6).toFixed(1)} MB | ${(JSON.stringify(inventoryOutputs(inv)).length / 1024).toFixed(1)} KiB | ${sec(up.ms)} (pbm ${sec(up.pbmMs)}) | ${vsSmall(up, small.up)} | ${sec(refresh.ms)} (pbm ${sec(refresh.pbmMs)}) | ${vsSmall(refresh, small.refresh)} |`,
     );
@@ -258,9 +258,9 @@ async function inventory(sb: Sandbox, name: string) {
 
 /** How long the `pbm status` calls in `record` ran in all (the operation that wrote it), then empties it. */
 function ownStatusMs(record: string): number {
-  const calls = readPbmCalls(record).filter((c) => c.argv[0] === "status" && c.endedAt);
+  const statuses = readPbmCalls(record).filter((c) => c.argv[0] === "status");
   rmSync(record, { force: true });
-  return calls.reduce((t, c) => t + (Date.parse(c.endedAt!) - Date.parse(c.startedAt)), 0);
+  return overlap(statuses).pbmSumMs;
 }
 
 /** One inventoryChild.js measurement in a fresh node process (so peak RSS is that work's own). */

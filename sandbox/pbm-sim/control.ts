@@ -75,8 +75,8 @@ async function saveSettings(c: MongoClient, next: Settings): Promise<void> {
 function logTail(file: string | undefined, lines = 12): string {
   if (!file) return "";
   try {
-    const tail = readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines);
-    return tail.length && tail[0] ? `; the agents' log (${file}) ends:\n${tail.join("\n")}` : `; the agents' log (${file}) is empty`;
+    const text = readFileSync(file, "utf8").trimEnd();
+    return text ? `; the agents' log (${file}) ends:\n${text.split("\n").slice(-lines).join("\n")}` : `; the agents' log (${file}) is empty`;
   } catch {
     return "";
   }
